@@ -1,0 +1,39 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace OrleansLocks.Silo.Hosting;
+
+/// <summary>Identity of the silo and of the service it belongs to (configuration section <c>Silo</c>).</summary>
+public sealed class SiloOptions
+{
+    public const string SectionName = "Silo";
+
+    /// <summary>Names the service; storage rows of different services never mix. Default "orleanslocks".</summary>
+    [Required, RegularExpression("^[A-Za-z0-9._-]{1,150}$")]
+    public string ServiceId { get; set; } = "orleanslocks";
+
+    /// <summary>Names the cluster (deployment) the silo joins. Default "default".</summary>
+    [Required, RegularExpression("^[A-Za-z0-9._-]{1,150}$")]
+    public string ClusterId { get; set; } = "default";
+
+    /// <summary>The silo's name. Default: the machine name.</summary>
+    [Required, StringLength(150)]
+    public string SiloName { get; set; } = Environment.MachineName;
+}
+
+/// <summary>When idle activations are collected (configuration section <c>GrainCollection</c>); as Orleans' options.</summary>
+public sealed class GrainCollectionOptions
+{
+    public const string SectionName = "GrainCollection";
+
+    /// <summary>An activation idle (no call, no timer tick, and reporting itself idle) for this long is deactivated. Default 10 minutes.</summary>
+    public TimeSpan CollectionAge { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How often the collector looks for idle activations. Default 1 minute.</summary>
+    public TimeSpan CollectionQuantum { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How long an activation may take to read its state and activate before the call fails. Default 30 s.</summary>
+    public TimeSpan ActivationTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a graceful deactivation may take. Default 30 s.</summary>
+    public TimeSpan DeactivationTimeout { get; set; } = TimeSpan.FromSeconds(30);
+}
