@@ -42,7 +42,8 @@ public interface IGrainContext
     /// Registers a timer whose callback runs as a turn of this activation (never interleaved with calls).
     /// Timers do not keep the activation alive and die with it; re-create them in <see cref="IGrainBase.OnActivateAsync"/>.
     /// </summary>
-    IGrainTimer RegisterGrainTimer(Func<CancellationToken, Task> callback, TimeSpan dueTime, TimeSpan period);
+    /// <param name="keepAlive">While this timer is armed, the activation is not collected as idle (Orleans' GrainTimerCreationOptions.KeepAlive).</param>
+    IGrainTimer RegisterGrainTimer(Func<CancellationToken, Task> callback, TimeSpan dueTime, TimeSpan period, bool keepAlive = false);
 
     /// <summary>Deactivates this activation once the current turn ends.</summary>
     void DeactivateOnIdle();
