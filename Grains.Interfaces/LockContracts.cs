@@ -45,6 +45,9 @@ public enum AcquireStatus
 
     /// <summary>The caller already holds the lock in the other mode; upgrades and downgrades are not supported.</summary>
     ModeConflict = 4,
+
+    /// <summary>The waiter queue is at its bound (<c>Locks:MaxQueueLength</c>); the request was not queued.</summary>
+    QueueFull = 5,
 }
 
 /// <summary>A lease on a lock: the proof of holding it.</summary>
