@@ -309,16 +309,35 @@ internal sealed class ActivationData : IGrainContext
         }
     }
 
+    /// <summary>Throws if this activation may no longer write its state: it is deactivating (OnDeactivateAsync must not persist) or gone.</summary>
+    internal void EnsureStateWritable()
+    {
+        lock (this)
+        {
+            if (_state is ActivationState.Deactivating or ActivationState.Invalid)
+            {
+                throw new InvalidOperationException(
+                    $"Grain {GrainId} is {(_state == ActivationState.Invalid ? "no longer active" : "deactivating")} and cannot write its state: "
+                    + "OnDeactivateAsync must not persist, and a discarded activation's state is stale.");
+            }
+        }
+    }
+
     internal void EnqueueTimerTick(GrainTimer timer)
     {
         bool startLoop;
         lock (this)
         {
             if (timer.IsDisposed
-                || timer.IsQueued
                 || _state is not (ActivationState.Activating or ActivationState.Valid)
                 || _pendingDeactivation is not null)
             {
+                return;
+            }
+
+            if (timer.IsQueued)
+            {
+                timer.FiredWhileQueued = true;
                 return;
             }
 
@@ -800,6 +819,7 @@ internal sealed class ActivationData : IGrainContext
             else if (item is GrainTimer timer)
             {
                 timer.IsQueued = false;
+                timer.FiredWhileQueued = false;
             }
         }
 

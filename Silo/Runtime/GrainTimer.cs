@@ -4,8 +4,9 @@ namespace OrleansLocks.Silo.Runtime;
 
 /// <summary>
 /// A grain timer over <see cref="TimeProvider.CreateTimer"/>. When it fires, the timer itself is queued as a turn of
-/// its activation (no allocation per tick); a tick that fires while the previous one is still queued or running is
-/// skipped, so ticks never pile up behind a busy activation. Timers die with their activation.
+/// its activation (no allocation per tick). Fires that happen while a tick is still queued or running coalesce into
+/// one more tick after it, so ticks never pile up behind a busy activation and none is lost (a callback may re-arm
+/// its timer to a deadline that is already due). Timers die with their activation.
 /// </summary>
 internal sealed class GrainTimer : WorkItem, IGrainTimer
 {
@@ -41,6 +42,9 @@ internal sealed class GrainTimer : WorkItem, IGrainTimer
 
     /// <summary>Whether a tick is queued or running. Guarded by the activation's lock.</summary>
     public bool IsQueued { get; set; }
+
+    /// <summary>Whether the timer fired while a tick was queued or running: one more tick follows it. Guarded by the activation's lock.</summary>
+    public bool FiredWhileQueued { get; set; }
 
     /// <summary>Guarded by the activation's lock.</summary>
     public bool IsDisposed { get; private set; }
@@ -99,9 +103,17 @@ internal sealed class GrainTimer : WorkItem, IGrainTimer
         }
         finally
         {
+            bool again;
             lock (_activation.SyncRoot)
             {
                 IsQueued = false;
+                again = FiredWhileQueued;
+                FiredWhileQueued = false;
+            }
+
+            if (again)
+            {
+                _activation.EnqueueTimerTick(this);
             }
         }
     }

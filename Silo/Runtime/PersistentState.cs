@@ -14,7 +14,8 @@ internal interface IActivationState
 /// <see cref="IPersistentState{TState}"/> over the silo's <see cref="IGrainStorage"/>. It is its own
 /// <see cref="IGrainState{TState}"/>, so a state costs one object. A storage failure (version conflict or unknown
 /// outcome) makes the activation drop itself after the current turn even if the grain catches the exception: its
-/// in-memory state can no longer be trusted.
+/// in-memory state can no longer be trusted. An activation that is deactivating or gone cannot write at all
+/// (OnDeactivateAsync is skipped on a crash, so persisting there would be a bug that only shows on graceful stops).
 /// </summary>
 internal sealed class PersistentState<TState>(string stateName, ActivationData activation, IGrainStorage storage)
     : IPersistentState<TState>, IGrainState<TState>, IActivationState
@@ -64,6 +65,7 @@ internal sealed class PersistentState<TState>(string stateName, ActivationData a
 
     public async Task WriteStateAsync(CancellationToken cancellationToken = default)
     {
+        activation.EnsureStateWritable();
         try
         {
             await storage.WriteStateAsync(StateName, activation.GrainId, this, cancellationToken);

@@ -102,7 +102,6 @@ public sealed class CatalogTests
             .ToList();
         await Task.WhenAll(calls).WaitAsync(Patience);
 
-        Console.Error.WriteLine($"PARALLEL={silo.Probe.ParallelGrainCode}");
         Assert.Equal(0, silo.Probe.ParallelGrainCode);
     }
 
@@ -196,6 +195,23 @@ public sealed class CatalogTests
         Assert.NotEqual(first, await grain.GetActivationNumberAsync());
         Assert.Equal(2, silo.Storage.ReadsOf(id));
         Assert.Equal([DeactivationReasonCode.ApplicationError], silo.Probe.DeactivationsOf("unavailable"));
+    }
+
+    [Fact]
+    public async Task OnDeactivateAsync_AfterStorageFailure_CannotPersist()
+    {
+        await using var silo = await TestSilo.StartAsync();
+        var grain = silo.Grain("no-persist");
+        var id = TestSilo.Id("no-persist");
+        Assert.Equal(1, await grain.IncrementAsync());
+        silo.Probe.WriteOnDeactivate = true;
+        silo.Storage.FailNextWrite(new StorageUnavailableException("down"));
+
+        await Assert.ThrowsAsync<StorageUnavailableException>(grain.IncrementAsync);
+        await Eventually.TrueAsync(() => silo.Catalog.ActivationCount == 0, "activation dropped");
+
+        Assert.Contains("no-persist:deactivate-write-refused:InvalidOperationException", silo.Probe.Events);
+        Assert.Equal(1, silo.Storage.Get<CounterState>(TestGrain.StateName, id)!.Count);
     }
 
     [Fact]

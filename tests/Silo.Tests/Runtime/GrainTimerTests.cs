@@ -40,6 +40,24 @@ public sealed class GrainTimerTests
     }
 
     [Fact]
+    public async Task GrainTimer_FiresWhileTickRuns_OneMoreTickFollows()
+    {
+        await using var silo = await TestSilo.StartAsync();
+        var grain = silo.Grain("coalesce");
+        await grain.StartTimerAsync(Second, Second, keepAlive: false, writeOnTick: false);
+        silo.Probe.TickGate = "tick-gate";
+
+        silo.Clock.Advance(Second);
+        await Eventually.TrueAsync(() => silo.Probe.Events.Count(e => e == "coalesce:tick") == 1, "first tick running");
+        silo.Clock.Advance(Second * 3); // three fires while the first tick still runs
+        silo.Probe.Open("tick-gate");
+
+        await Eventually.TrueAsync(async () => await grain.GetTimerTicksAsync() == 2, "one coalesced tick after the first");
+        Assert.Equal(2, silo.Probe.Events.Count(e => e == "coalesce:tick"));
+        Assert.Equal(1, silo.Probe.MaxConcurrency);
+    }
+
+    [Fact]
     public async Task GrainTimer_Disposed_StopsTicking()
     {
         await using var silo = await TestSilo.StartAsync();

@@ -79,6 +79,12 @@ public sealed class TestGrainProbe
     /// <summary>Events in the order grains recorded them (e.g. "k:tick", "k:block-end").</summary>
     public ConcurrentQueue<string> Events { get; } = new();
 
+    /// <summary>When set, timer ticks wait for this gate (see <see cref="Gate"/>).</summary>
+    public string? TickGate { get; set; }
+
+    /// <summary>Makes OnDeactivateAsync try to persist, which the runtime must refuse.</summary>
+    public bool WriteOnDeactivate { get; set; }
+
     /// <summary>Runs in OnActivateAsync; may throw or block to test activation failures.</summary>
     public Func<string, CancellationToken, Task>? OnActivate { get; set; }
 
@@ -143,11 +149,22 @@ public sealed class TestGrain : Grain, ITestGrain
         _probe.Activations.Enqueue((Key, _activationNumber));
     }
 
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         _probe.Deactivations.Enqueue((Key, _activationNumber, reason));
         _signal.TrySetResult();
-        return Task.CompletedTask;
+        if (_probe.WriteOnDeactivate)
+        {
+            try
+            {
+                _state.State.Count += 100;
+                await _state.WriteStateAsync(cancellationToken);
+            }
+            catch (InvalidOperationException exception)
+            {
+                _probe.Events.Enqueue($"{Key}:deactivate-write-refused:{exception.GetType().Name}");
+            }
+        }
     }
 
     public Task<string> EchoAsync(string value) => Task.FromResult(value);
@@ -213,6 +230,11 @@ public sealed class TestGrain : Grain, ITestGrain
                 _probe.RecordConcurrency(Interlocked.Increment(ref _inside));
                 _ticks++;
                 _probe.Events.Enqueue($"{Key}:tick");
+                if (_probe.TickGate is { } gate)
+                {
+                    await _probe.Gate(gate);
+                }
+
                 if (writeOnTick)
                 {
                     _state.State.Count++;
