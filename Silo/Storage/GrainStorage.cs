@@ -9,7 +9,7 @@ namespace OrleansLocks.Silo.Storage;
 /// The grain storage the runtime uses, whatever the provider: serializes state, validates keys, turns ETags into
 /// versions, group-commits writes through a <see cref="GrainWriteBatcher"/> and reads through the backend.
 /// </summary>
-internal sealed class GrainStorage : IGrainStorage, IGrainStorageIndex, IAsyncDisposable
+internal sealed class GrainStorage : IGrainStorage, IGrainStorageIndex, IAsyncDisposable, IDisposable
 {
     /// <summary>Most records one listing call may ask for.</summary>
     public const int MaxListLimit = 10_000;
@@ -121,6 +121,9 @@ internal sealed class GrainStorage : IGrainStorage, IGrainStorageIndex, IAsyncDi
 
     /// <summary>Stops accepting writes and waits for the running batches; the backend is disposed by its owner.</summary>
     public ValueTask DisposeAsync() => Batcher.DisposeAsync();
+
+    /// <summary>As <see cref="DisposeAsync"/>, for containers disposed synchronously (blocks until running batches end).</summary>
+    public void Dispose() => Batcher.DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     private static string ToETag(int version) => version.ToString(CultureInfo.InvariantCulture);
 

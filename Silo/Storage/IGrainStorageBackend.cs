@@ -17,9 +17,9 @@ internal sealed record StorageWrite(StorageKey Key, int? ExpectedVersion, byte[]
 /// The database-specific half of a grain storage provider. The provider-independent half (<see cref="GrainStorage"/>
 /// and <see cref="GrainWriteBatcher"/>) serializes state, validates keys, groups writes and reports outcomes.
 /// Every method maps database failures to <see cref="Runtime.StorageUnavailableException"/>; anything else it throws
-/// is a bug.
+/// is a bug. Disposable both ways, so that a container disposed synchronously can release it too.
 /// </summary>
-internal interface IGrainStorageBackend : IAsyncDisposable
+internal interface IGrainStorageBackend : IAsyncDisposable, IDisposable
 {
     /// <summary>The provider's name for logs and metrics ("postgres", "sqlite", "memory").</summary>
     string Name { get; }

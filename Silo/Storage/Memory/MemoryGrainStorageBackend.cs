@@ -105,4 +105,8 @@ internal sealed class MemoryGrainStorageBackend(MemoryGrainStorageDatabase datab
     public Task CheckHealthAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    public void Dispose()
+    {
+    }
 }

@@ -235,6 +235,8 @@ internal sealed class PostgresGrainStorageBackend : IGrainStorageBackend
 
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
 
+    public void Dispose() => _dataSource.Dispose();
+
     private static string ListQuery(string lowerOperator, bool upper)
         => "SELECT grain_key, version, payload FROM orleanslocks_storage " +
            $"WHERE service_id = $1 AND grain_type = $2 AND state_name = $3 AND listed AND grain_key {lowerOperator} $4 " +

@@ -275,6 +275,12 @@ internal sealed class SqliteGrainStorageBackend : IGrainStorageBackend
 
     public ValueTask DisposeAsync()
     {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    public void Dispose()
+    {
         lock (_writerGate)
         {
             _disposed = true;
@@ -287,8 +293,6 @@ internal sealed class SqliteGrainStorageBackend : IGrainStorageBackend
 
             ResetWriter();
         }
-
-        return ValueTask.CompletedTask;
     }
 
     private static string ListQuery(string lowerOperator, bool upper)

@@ -626,4 +626,8 @@ internal sealed class GatedBackend(IGrainStorageBackend inner) : IGrainStorageBa
     public Task CheckHealthAsync(CancellationToken cancellationToken) => inner.CheckHealthAsync(cancellationToken);
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask; // the inner backend is tracked and disposed by the test
+
+    public void Dispose()
+    {
+    }
 }
