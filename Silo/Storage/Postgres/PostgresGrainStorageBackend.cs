@@ -11,19 +11,21 @@ namespace OrleansLocks.Silo.Storage.Postgres;
  * parameters and are auto-prepared (Max Auto Prepare is turned on unless the connection string sets it), so the hot
  * statements are parsed and planned once per connection.
  *
- * Writes arrive in batches of distinct records (GrainWriteBatcher). A batch is one NpgsqlBatch in one transaction:
- * one round trip for all statements, one commit (one WAL flush) for all writes. Each write is a statement that
- * cannot fail on a version mismatch, so a conflict never aborts the transaction:
+ * Writes arrive in batches of distinct records (GrainWriteBatcher). A batch is one NpgsqlBatch without an explicit
+ * transaction: its statements and a single Sync go out together, PostgreSQL runs them as one implicit transaction
+ * and commits at the Sync. One round trip and one commit (one WAL flush) for all writes. Each write is a statement
+ * that cannot fail on a version mismatch, so a conflict never aborts the transaction:
  *   insert (no ETag):  INSERT ... ON CONFLICT DO NOTHING RETURNING version    -> no row: a record already exists
  *   update (ETag = v): UPDATE ... SET version = version + 1 ... WHERE ... AND version = v RETURNING version
  *                                                                             -> no row: the version moved on
  * Under READ COMMITTED an UPDATE that waits for a concurrent writer of the same row re-checks its WHERE clause
  * against the committed row, so of two writers expecting the same version exactly one succeeds, across processes.
  *
- * Failures: before COMMIT, the transaction is rolled back by the server (nothing written). During COMMIT, the outcome
- * is unknown. Both become StorageUnavailableException for every write of the batch; the runtime drops the
- * activations, which re-read the truth. A broken connection also clears the pool's idle connections, which are
- * likely dead as well (e.g. after a server restart), so the next operation connects afresh.
+ * Failures: an error the server reports aborts the implicit transaction (nothing written); a broken connection or a
+ * timeout leaves the outcome unknown (the commit may have happened). Both become StorageUnavailableException for
+ * every write of the batch; the runtime drops the activations, which re-read the truth. A broken connection also
+ * clears the pool's idle connections, which are likely dead as well (e.g. after a server restart), so the next
+ * operation connects afresh.
  */
 
 /// <summary>Grain storage on PostgreSQL (Npgsql).</summary>
@@ -169,12 +171,13 @@ internal sealed class PostgresGrainStorageBackend : IGrainStorageBackend
     public async Task<int[]> ExecuteBatchAsync(IReadOnlyList<StorageWrite> writes, CancellationToken cancellationToken)
     {
         var versions = new int[writes.Count];
-        var committing = false;
         try
         {
             await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            await using var batch = new NpgsqlBatch(connection, transaction);
+
+            // No explicit transaction: the statements of one batch go out in one message sequence ending in a single
+            // Sync, which PostgreSQL runs as one implicit transaction and commits at the Sync. One round trip in all.
+            await using var batch = new NpgsqlBatch(connection);
             var now = _timeProvider.GetUtcNow();
             foreach (var write in writes)
             {
@@ -191,31 +194,36 @@ internal sealed class PostgresGrainStorageBackend : IGrainStorageBackend
                 batch.BatchCommands.Add(command);
             }
 
-            await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+            await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+            for (var i = 0; i < versions.Length; i++)
             {
-                for (var i = 0; i < versions.Length; i++)
+                if (i > 0 && !await reader.NextResultAsync(cancellationToken))
                 {
-                    if (i > 0 && !await reader.NextResultAsync(cancellationToken))
-                    {
-                        throw new InvalidOperationException($"The batch returned {i} results for {versions.Length} statements.");
-                    }
-
-                    versions[i] = await reader.ReadAsync(cancellationToken) ? reader.GetInt32(0) : 0;
+                    throw new InvalidOperationException($"The batch returned {i} results for {versions.Length} statements.");
                 }
+
+                versions[i] = await reader.ReadAsync(cancellationToken) ? reader.GetInt32(0) : 0;
             }
 
-            committing = true;
-            await transaction.CommitAsync(cancellationToken);
+            // Read through to ReadyForQuery: only then is the commit known to have succeeded.
+            while (await reader.NextResultAsync(cancellationToken))
+            {
+            }
+
             return versions;
         }
         catch (Exception e) when (PostgresErrors.IsStorageFailure(e))
         {
             ClearPoolIfBroken(e);
+
+            // An error the server reported (that is not a connection failure) aborted the implicit transaction; a
+            // broken connection or a timeout may have struck before or after the commit.
+            var known = e is PostgresException && !PostgresErrors.IsConnectionBroken(e);
             throw PostgresErrors.ToUnavailable(
                 e,
-                committing
-                    ? $"commit a batch of {writes.Count} writes; their outcome is unknown"
-                    : $"write a batch of {writes.Count} writes; nothing was written");
+                known
+                    ? $"write a batch of {writes.Count} writes; nothing was written"
+                    : $"write a batch of {writes.Count} writes; their outcome is unknown");
         }
     }
 

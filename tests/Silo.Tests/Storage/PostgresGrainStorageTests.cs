@@ -53,6 +53,31 @@ public sealed class PostgresGrainStorageTests : GrainStorageContractTests
     }
 
     [Fact]
+    public async Task ExecuteBatch_StatementFailsAfterAnotherSucceeded_RollsBackTheWholeBatch()
+    {
+        var backend = await CreateInitializedBackendAsync(Store, ServiceId);
+        var key = StorageKey.Create(GrainType, StateName, "at-max-version");
+        var first = await backend.ExecuteBatchAsync([new StorageWrite(key, null, "{}"u8.ToArray(), false)], CancellationToken.None);
+        Assert.Equal(1, Assert.Single(first));
+        await using (var connection = new NpgsqlConnection((string)Store))
+        {
+            await connection.OpenAsync();
+            await using var update = new NpgsqlCommand($"UPDATE orleanslocks_storage SET version = {int.MaxValue}", connection);
+            await update.ExecuteNonQueryAsync();
+        }
+
+        // The first statement succeeds; the second overflows the version column, which aborts the transaction.
+        var inserted = StorageKey.Create(GrainType, StateName, "inserted-first");
+        var error = await Assert.ThrowsAsync<StorageUnavailableException>(() => backend.ExecuteBatchAsync(
+            [new StorageWrite(inserted, null, "{}"u8.ToArray(), false), new StorageWrite(key, int.MaxValue, "{}"u8.ToArray(), false)],
+            CancellationToken.None));
+
+        Assert.Contains("nothing was written", error.Message, StringComparison.Ordinal);
+        Assert.Null(await backend.ReadAsync(inserted, CancellationToken.None));
+        Assert.Equal(int.MaxValue, (await backend.ReadAsync(key, CancellationToken.None))!.Value.Version);
+    }
+
+    [Fact]
     public async Task Schema_KeysUseCCollationAndListingsUseThePartialIndex()
     {
         await CreateInitializedBackendAsync(Store, ServiceId);
