@@ -46,6 +46,7 @@ internal static class GrainStorageRegistration
         services.TryAddSingleton<IGrainStorageSerializer, JsonGrainStorageSerializer>();
         services.TryAddSingleton<GrainStorageMetrics>();
         services.TryAddSingleton<MemoryGrainStorageDatabase>();
+        services.TryAddSingleton<PostgresDataSources>();
         services.TryAddSingleton(CreateGrainStorageBackend);
         services.TryAddSingleton(sp => new GrainStorage(
             sp.GetRequiredService<IGrainStorageBackend>(),
@@ -71,7 +72,12 @@ internal static class GrainStorageRegistration
         switch (options.Provider)
         {
             case GrainStorageProvider.Postgres:
-                return new PostgresGrainStorageBackend(options.PostgresConnectionString!, serviceId, options.MaxConcurrentBatches, timeProvider);
+                return new PostgresGrainStorageBackend(
+                    services.GetRequiredService<PostgresDataSources>().Get(options.PostgresConnectionString!),
+                    ownsDataSource: false,
+                    serviceId,
+                    options.MaxConcurrentBatches,
+                    timeProvider);
             case GrainStorageProvider.Memory:
                 return new MemoryGrainStorageBackend(services.GetRequiredService<MemoryGrainStorageDatabase>(), serviceId, options.MaxConcurrentBatches);
             default:

@@ -7,7 +7,8 @@ namespace OrleansLocks.Silo.Storage.Postgres;
 /*
  * PostgreSQL grain storage.
  *
- * One NpgsqlDataSource (one connection pool) per provider, and one provider per process. Statements use positional
+ * One NpgsqlDataSource (one connection pool) per database and process (PostgresDataSources), shared with the cluster
+ * membership table when both use the same connection string. Statements use positional
  * parameters and are auto-prepared (Max Auto Prepare is turned on unless the connection string sets it), so the hot
  * statements are parsed and planned once per connection.
  *
@@ -56,21 +57,22 @@ internal sealed class PostgresGrainStorageBackend : IGrainStorageBackend
     ];
 
     private readonly NpgsqlDataSource _dataSource;
+    private readonly bool _ownsDataSource;
     private readonly string _serviceId;
     private readonly TimeProvider _timeProvider;
 
     public PostgresGrainStorageBackend(string connectionString, string serviceId, int maxConcurrentBatches, TimeProvider timeProvider)
+        : this(PostgresDataSources.Create(connectionString), ownsDataSource: true, serviceId, maxConcurrentBatches, timeProvider)
     {
-        var builder = new NpgsqlDataSourceBuilder(connectionString);
-        var settings = builder.ConnectionStringBuilder;
-        if (settings.MaxAutoPrepare == 0)
-        {
-            settings.MaxAutoPrepare = 32;
-        }
+    }
 
-        settings.ApplicationName ??= "OrleansLocks";
-        Location = $"{settings.Host}:{settings.Port}/{settings.Database}";
-        _dataSource = builder.Build();
+    /// <summary>A backend on a data source shared with others (<see cref="PostgresDataSources"/>) unless it owns it.</summary>
+    public PostgresGrainStorageBackend(
+        NpgsqlDataSource dataSource, bool ownsDataSource, string serviceId, int maxConcurrentBatches, TimeProvider timeProvider)
+    {
+        _dataSource = dataSource;
+        _ownsDataSource = ownsDataSource;
+        Location = PostgresDataSources.Describe(dataSource);
         _serviceId = serviceId;
         _timeProvider = timeProvider;
         MaxConcurrentBatches = maxConcurrentBatches;
@@ -241,9 +243,15 @@ internal sealed class PostgresGrainStorageBackend : IGrainStorageBackend
         }
     }
 
-    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+    public ValueTask DisposeAsync() => _ownsDataSource ? _dataSource.DisposeAsync() : ValueTask.CompletedTask;
 
-    public void Dispose() => _dataSource.Dispose();
+    public void Dispose()
+    {
+        if (_ownsDataSource)
+        {
+            _dataSource.Dispose();
+        }
+    }
 
     private static string ListQuery(string lowerOperator, bool upper)
         => "SELECT grain_key, version, payload FROM orleanslocks_storage " +
