@@ -30,11 +30,11 @@ internal static class GrainRuntimeServices
         services.TryAddSingleton<GrainClassMap>();
         services.TryAddSingleton<LocalSiloStatus>();
         services.TryAddSingleton<Catalog>();
-        services.TryAddSingleton<IGrainCallRouter>(sp => sp.GetRequiredService<Catalog>());
         services.TryAddSingleton<IGrainFactory, GrainFactory>();
         services.TryAddSingleton<LocalSiloDetails>();
         services.TryAddSingleton<ILocalSiloDetails>(sp => sp.GetRequiredService<LocalSiloDetails>());
         services.TryAddSingleton<ActivationCollector>();
+        ClusterServices.AddClusterMember(services, configuration);
         services.AddHostedService<SiloHostedService>();
         return services;
     }

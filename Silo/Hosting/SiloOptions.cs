@@ -18,6 +18,21 @@ public sealed class SiloOptions
     /// <summary>The silo's name. Default: the machine name.</summary>
     [Required, StringLength(150)]
     public string SiloName { get; set; } = Environment.MachineName;
+
+    /// <summary>
+    /// The port of the silo-to-silo transport (HTTP/2 cleartext) in a cluster. Default 11111 (Orleans' silo port).
+    /// 0 picks a free port (in-process test clusters); the silo then advertises the port it got.
+    /// </summary>
+    public int SiloPort { get; set; } = 11111;
+
+    /// <summary>
+    /// The address other silos reach this one at: an IP address or a DNS name (in Kubernetes, the pod IP from the
+    /// downward API). Default: the first non-loopback IPv4 address of an interface that is up, else 127.0.0.1.
+    /// </summary>
+    public string? AdvertisedAddress { get; set; }
+
+    /// <summary>The local IP address the silo transport listens on. Default: every interface.</summary>
+    public string? ListenAddress { get; set; }
 }
 
 /// <summary>When idle activations are collected (configuration section <c>GrainCollection</c>); as Orleans' options.</summary>

@@ -236,7 +236,7 @@ internal sealed class ActivationData : IGrainContext
         DisposeTimers();
         foreach (var call in calls ?? [])
         {
-            call.TrySetException(new SiloUnavailableException($"Grain {GrainId} was dropped: {why}."));
+            call.Reject(new SiloUnavailableException($"Grain {GrainId} was dropped: {why}."));
         }
 
         _catalog.Remove(this);
@@ -476,6 +476,12 @@ internal sealed class ActivationData : IGrainContext
             else if (!_catalog.IsAcceptingCalls)
             {
                 abandon = new DeactivationReason(DeactivationReasonCode.ShuttingDown, "the silo is not active");
+            }
+            else if (!_catalog.MayHost(GrainId))
+            {
+                // The cluster placed the grain elsewhere since the call was routed here: do not read state or run
+                // anything; the queued calls are rejected and re-routed to the owner.
+                abandon = new DeactivationReason(DeactivationReasonCode.DuplicateActivation, "the grain is placed on another silo");
             }
             else
             {

@@ -23,6 +23,11 @@ namespace OrleansLocks.Silo.Runtime;
  *
  * Dispatch is synchronous up to the enqueue: two calls made one after the other by one caller are queued, and so
  * served, in that order.
+ *
+ * In a cluster, HostingFilter says which grains this silo may host (those it owns in its membership view). A new
+ * activation of a grain it may not host abandons itself before reading state, and the calls queued on it are
+ * rejected (GrainCall.Rejected: never run), so the cluster router sends them to the owner. Rejection is also how
+ * calls fail when the silo stops accepting them; anything else a call fails with comes from running it.
  */
 internal sealed class Catalog : IGrainCallRouter
 {
@@ -71,24 +76,43 @@ internal sealed class Catalog : IGrainCallRouter
     /// <summary>Whether calls are accepted: only while the silo is Active.</summary>
     public bool IsAcceptingCalls => _siloStatus.Status == SiloStatus.Active;
 
+    /// <summary>
+    /// Which grains this silo may activate; null (a single silo) means all. Set by the cluster to "the grains this
+    /// silo owns in its membership view". Checked when an activation starts and when a deactivated one would get a
+    /// successor; a filter that starts saying no does not touch running activations (the cluster deactivates those).
+    /// </summary>
+    public Func<GrainId, bool>? HostingFilter { get; set; }
+
     public int ActivationCount => Volatile.Read(ref _activationCount);
 
     public Task<object?> InvokeAsync(GrainId grainId, GrainMethod method, object?[] arguments)
+        => InvokeCall(grainId, method, arguments).Task;
+
+    /// <summary>
+    /// Starts a call and returns it: its task carries the outcome, and <see cref="GrainCall.Rejected"/> tells a cluster
+    /// router whether it failed without running (so it may go to another silo).
+    /// </summary>
+    public GrainCall InvokeCall(GrainId grainId, GrainMethod method, object?[] arguments)
     {
+        var call = new GrainCall(method, arguments, TimeProvider.GetTimestamp());
         if (!IsAcceptingCalls)
         {
-            return Task.FromException<object?>(NotAccepting());
+            call.Reject(NotAccepting());
         }
-
-        if (!_grainClasses.TryGetGrainClass(grainId.Type, out var grainClass))
+        else if (!_grainClasses.TryGetGrainClass(grainId.Type, out var grainClass))
         {
-            return Task.FromException<object?>(new InvalidOperationException($"No grain class is registered for grain type '{grainId.Type}'."));
+            call.TrySetException(new InvalidOperationException($"No grain class is registered for grain type '{grainId.Type}'."));
+        }
+        else
+        {
+            Dispatch(grainId, grainClass, call);
         }
 
-        var call = new GrainCall(method, arguments, TimeProvider.GetTimestamp());
-        Dispatch(grainId, grainClass, call);
-        return call.Task;
+        return call;
     }
+
+    /// <summary>Whether this silo may host <paramref name="grainId"/> (see <see cref="HostingFilter"/>).</summary>
+    public bool MayHost(GrainId grainId) => HostingFilter is not { } filter || filter(grainId);
 
     /// <summary>Queues <paramref name="call"/> on the grain's activation, creating it if there is none.</summary>
     public void Dispatch(GrainId grainId, GrainClassInfo grainClass, GrainCall call)
@@ -123,6 +147,34 @@ internal sealed class Catalog : IGrainCallRouter
     /// <summary>Deactivates the grain's activation, if any, after its current turn.</summary>
     public Task DeactivateAsync(GrainId grainId, DeactivationReason reason)
         => _activations.TryGetValue(grainId, out var activation) ? activation.DeactivateAsync(reason) : Task.CompletedTask;
+
+    /// <summary>Starts deactivating every activation whose grain matches <paramref name="predicate"/>; returns how many.</summary>
+    public int DeactivateWhere(Func<GrainId, bool> predicate, DeactivationReason reason)
+    {
+        var count = 0;
+        foreach (var (grainId, activation) in _activations)
+        {
+            if (predicate(grainId))
+            {
+                _ = activation.DeactivateAsync(reason);
+                count++;
+            }
+        }
+
+        return count;
+    }
+
+    /// <summary>
+    /// Drops every activation at once, without OnDeactivateAsync or waiting for running turns (a silo declared dead
+    /// must stop serving now); their queued calls are rejected.
+    /// </summary>
+    public void AbortAll(string why)
+    {
+        foreach (var (_, activation) in _activations)
+        {
+            activation.Abort(why);
+        }
+    }
 
     /// <summary>Starts deactivating every idle activation; returns how many it started and how many it looked at.</summary>
     public (int Collected, int Total) CollectIdleActivations()
@@ -203,12 +255,13 @@ internal sealed class Catalog : IGrainCallRouter
             return;
         }
 
-        if (!IsAcceptingCalls)
+        if (!IsAcceptingCalls || !MayHost(activation.GrainId))
         {
+            // No successor here: the calls never ran, so a cluster router may send them to the grain's owner.
             Remove(activation);
             foreach (var call in queuedCalls)
             {
-                call.TrySetException(NotAccepting());
+                call.Reject(IsAcceptingCalls ? NotHostedHere(activation.GrainId) : NotAccepting());
             }
 
             return;
@@ -240,4 +293,7 @@ internal sealed class Catalog : IGrainCallRouter
 
     private SiloUnavailableException NotAccepting()
         => new($"The silo is {_siloStatus.Status} and does not accept grain calls.");
+
+    private static SiloUnavailableException NotHostedHere(GrainId grainId)
+        => new($"Grain {grainId} is placed on another silo.");
 }

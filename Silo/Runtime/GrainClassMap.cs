@@ -65,6 +65,7 @@ internal sealed class GrainInterfaceInfo
 internal sealed class GrainClassMap
 {
     private readonly FrozenDictionary<Type, GrainInterfaceInfo> _interfaces;
+    private readonly FrozenDictionary<string, GrainInterfaceInfo> _interfacesByName;
     private readonly FrozenDictionary<string, GrainClassInfo> _classes;
 
     public GrainClassMap(IEnumerable<GrainClassRegistration> registrations)
@@ -101,6 +102,7 @@ internal sealed class GrainClassMap
         }
 
         _interfaces = interfaces.ToFrozenDictionary();
+        _interfacesByName = interfaces.Values.ToFrozenDictionary(i => i.InterfaceType.FullName!, StringComparer.Ordinal);
         _classes = classes.ToFrozenDictionary(StringComparer.Ordinal);
     }
 
@@ -109,6 +111,9 @@ internal sealed class GrainClassMap
             ? info
             : throw new InvalidOperationException(
                 $"No grain class is registered for {interfaceType.FullName}; register one with AddGrain<{interfaceType.Name}, TGrain>(grainType).");
+
+    /// <summary>The grain interface whose full type name is <paramref name="fullName"/> (how a call from another silo names it).</summary>
+    public bool TryGetInterface(string fullName, out GrainInterfaceInfo grainInterface) => _interfacesByName.TryGetValue(fullName, out grainInterface!);
 
     public bool TryGetGrainClass(string grainType, out GrainClassInfo grainClass) => _classes.TryGetValue(grainType, out grainClass!);
 

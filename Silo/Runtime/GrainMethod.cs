@@ -30,6 +30,7 @@ internal sealed class GrainMethod
         ShortName = $"{method.DeclaringType.Name}.{method.Name}";
         AlwaysInterleave = method.IsDefined(typeof(AlwaysInterleaveAttribute), inherit: true);
         ParameterCount = parameters.Length;
+        ParameterTypes = [.. parameters.Select(p => p.ParameterType)];
 
         // (object grain, object?[] args) => (Task)((TInterface)grain).Method((T0)args[0], ...)
         var grain = Expression.Parameter(typeof(object), "grain");
@@ -73,6 +74,9 @@ internal sealed class GrainMethod
     public Type? ResultType { get; }
 
     public int ParameterCount { get; }
+
+    /// <summary>The declared parameter types, in order (how a call from another silo deserializes its arguments).</summary>
+    public IReadOnlyList<Type> ParameterTypes { get; }
 
     /// <summary>Whether <paramref name="method"/> can be a grain method; <paramref name="reason"/> says why not.</summary>
     public static bool IsSupported(MethodInfo method, out string? reason)

@@ -14,17 +14,30 @@ internal sealed class LocalSiloStatus(IOptions<SiloOptions> options, TimeProvide
     /// <summary>When the silo started joining (UTC); its creation time before that.</summary>
     public DateTimeOffset StartedAt { get; private set; } = timeProvider.GetUtcNow();
 
-    public void SetStatus(SiloStatus status)
+    /// <summary>
+    /// Moves the status forward; a move backwards is ignored (the values are in life-cycle order), so a silo that
+    /// was declared dead stays Dead whatever its shutdown does next. Returns whether the status changed.
+    /// </summary>
+    public bool SetStatus(SiloStatus status)
     {
-        if (status == SiloStatus.Joining)
+        while (true)
         {
-            StartedAt = timeProvider.GetUtcNow();
-        }
+            var previous = Volatile.Read(ref _status);
+            if (previous >= (int)status)
+            {
+                return false;
+            }
 
-        var previous = (SiloStatus)Interlocked.Exchange(ref _status, (int)status);
-        if (previous != status)
-        {
-            logger.SiloStatusChanged(options.Value.SiloName, status, previous);
+            if (status == SiloStatus.Joining)
+            {
+                StartedAt = timeProvider.GetUtcNow();
+            }
+
+            if (Interlocked.CompareExchange(ref _status, (int)status, previous) == previous)
+            {
+                logger.SiloStatusChanged(options.Value.SiloName, status, (SiloStatus)previous);
+                return true;
+            }
         }
     }
 }
@@ -35,7 +48,7 @@ internal sealed class LocalSiloDetails(IOptions<SiloOptions> options, LocalSiloS
     public string SiloName { get; } = options.Value.SiloName;
 
     /// <summary>"local" for a single silo; the cluster sets the advertised host:port.</summary>
-    public string SiloAddress { get; internal set; } = "local";
+    public string SiloAddress { get; set; } = "local";
 
     public DateTimeOffset StartedAt => status.StartedAt;
 

@@ -30,7 +30,25 @@ internal sealed class GrainCall(GrainMethod method, object?[] arguments, long st
 
     public bool IsCompleted => _completion.Task.IsCompleted;
 
+    /// <summary>
+    /// Whether the call failed because this silo would not run it (not accepting calls, or the grain is placed on
+    /// another silo), before any of the grain's code ran: a cluster router may safely send it elsewhere.
+    /// </summary>
+    public bool Rejected { get; private set; }
+
     public bool TrySetResult(object? result) => _completion.TrySetResult(result);
 
     public bool TrySetException(Exception exception) => _completion.TrySetException(exception);
+
+    /// <summary>Fails the call as <see cref="Rejected"/>: it never ran, so it may be retried on another silo.</summary>
+    public bool Reject(Exception exception)
+    {
+        if (_completion.Task.IsCompleted)
+        {
+            return false;
+        }
+
+        Rejected = true;
+        return _completion.TrySetException(exception);
+    }
 }

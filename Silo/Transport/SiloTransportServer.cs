@@ -1,0 +1,175 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using OrleansLocks.Silo.Membership;
+
+namespace OrleansLocks.Silo.Transport;
+
+/// <summary>What a silo answers on its transport; implemented by the cluster.</summary>
+internal interface ISiloMessageHandler
+{
+    Task<InvokeResponse> InvokeAsync(InvokeRequest request, CancellationToken cancellationToken);
+
+    /// <summary>The probe's answer, or null when the probe names another incarnation.</summary>
+    ProbeResponse? Probe(ProbeRequest request);
+
+    Task GossipAsync(GossipRequest request, CancellationToken cancellationToken);
+}
+
+/*
+ * Design note — the silo's transport listener
+ *
+ * A minimal Kestrel app of its own (not the host's web server), owned by the silo, so the Api process (which also
+ * serves HTTP/1.1 clients) and the headless silo serve it alike, and a kill can tear it down on its own. It speaks
+ * HTTP/2 only, in cleartext with prior knowledge (h2c): no TLS between silos inside a cluster network, and no HTTP/1.1
+ * upgrade dance. Requests dispatch on the path with no routing middleware; the handlers are the cluster's.
+ *
+ * Stop: graceful waits (bounded) for requests in flight; abort (a kill, or a silo declared dead) closes every
+ * connection at once, so the silo stops answering probes and calls immediately.
+ */
+
+/// <summary>The silo's HTTP/2 listener for other silos (port <c>Silo:SiloPort</c>).</summary>
+internal sealed class SiloTransportServer(ILoggerFactory loggerFactory) : IAsyncDisposable
+{
+    public const string InvokePath = "/silo/v1/invoke";
+    public const string ProbePath = "/silo/v1/probe";
+    public const string GossipPath = "/silo/v1/gossip";
+
+    private static readonly TimeSpan GracefulStopTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly ILogger _logger = loggerFactory.CreateLogger<SiloTransportServer>();
+    private readonly Lock _lock = new();
+    private WebApplication? _app;
+
+    /// <summary>Starts listening on <paramref name="listenAddress"/> (all interfaces when null) and <paramref name="port"/> (0: any free port); returns the port.</summary>
+    public async Task<int> StartAsync(IPAddress? listenAddress, int port, ISiloMessageHandler handler, CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.Services.AddSingleton(loggerFactory);
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+
+            // Long polls (a lock wait of up to a minute per waiter) hold streams; the client also opens more connections.
+            kestrel.Limits.Http2.MaxStreamsPerConnection = 1000;
+            if (listenAddress is null)
+            {
+                kestrel.ListenAnyIP(port, endpoint => endpoint.Protocols = HttpProtocols.Http2);
+            }
+            else
+            {
+                kestrel.Listen(listenAddress, port, endpoint => endpoint.Protocols = HttpProtocols.Http2);
+            }
+        });
+        var app = builder.Build();
+        app.Run(context => HandleAsync(context, handler));
+        await app.StartAsync(cancellationToken);
+        lock (_lock)
+        {
+            _app = app;
+        }
+
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new Uri(address.Replace("[::]", "localhost", StringComparison.Ordinal).Replace("0.0.0.0", "localhost", StringComparison.Ordinal)).Port;
+    }
+
+    /// <summary>Stops listening: gracefully (requests in flight may finish, for a few seconds) or at once.</summary>
+    public async Task StopAsync(bool abort)
+    {
+        WebApplication? app;
+        lock (_lock)
+        {
+            app = _app;
+            _app = null;
+        }
+
+        if (app is null)
+        {
+            return;
+        }
+
+        using (var timeout = new CancellationTokenSource(abort ? TimeSpan.Zero : GracefulStopTimeout))
+        {
+            try
+            {
+                await app.StopAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // Connections were aborted: what a kill wants.
+            }
+        }
+
+        await app.DisposeAsync();
+    }
+
+    public ValueTask DisposeAsync() => new(StopAsync(abort: true));
+
+    private async Task HandleAsync(HttpContext context, ISiloMessageHandler handler)
+    {
+        var path = context.Request.Path.Value;
+        if (!HttpMethods.IsPost(context.Request.Method))
+        {
+            context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+            return;
+        }
+
+        try
+        {
+            switch (path)
+            {
+                case InvokePath:
+                {
+                    var request = await ReadAsync<InvokeRequest>(context);
+                    var response = await handler.InvokeAsync(request, context.RequestAborted);
+                    await context.Response.WriteAsJsonAsync(response, SiloJson.Options, context.RequestAborted);
+                    break;
+                }
+
+                case ProbePath:
+                {
+                    var response = handler.Probe(await ReadAsync<ProbeRequest>(context));
+                    if (response is null)
+                    {
+                        context.Response.StatusCode = StatusCodes.Status404NotFound;
+                    }
+                    else
+                    {
+                        await context.Response.WriteAsJsonAsync(response, SiloJson.Options, context.RequestAborted);
+                    }
+
+                    break;
+                }
+
+                case GossipPath:
+                    await handler.GossipAsync(await ReadAsync<GossipRequest>(context), context.RequestAborted);
+                    context.Response.StatusCode = StatusCodes.Status204NoContent;
+                    break;
+                default:
+                    context.Response.StatusCode = StatusCodes.Status404NotFound;
+                    break;
+            }
+        }
+        catch (JsonException e)
+        {
+            _logger.TransportRequestFailed(e, path ?? string.Empty);
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The caller went away (or the listener is being aborted).
+        }
+    }
+
+    private static async Task<T> ReadAsync<T>(HttpContext context)
+        => await context.Request.ReadFromJsonAsync<T>(SiloJson.Options, context.RequestAborted)
+            ?? throw new JsonException(string.Create(CultureInfo.InvariantCulture, $"The body of {context.Request.Path} is empty."));
+}
