@@ -1,3 +1,5 @@
+using System.ComponentModel;
+using System.Globalization;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -391,14 +393,16 @@ public static class LockEndpoints
     internal static async Task<Results<Ok<LockListResponse>, BadRequestProblem>> ListAsync(
         [AsParameters] ListLocksQuery query,
         [AsParameters] LockEndpointServices services,
-        LockListing listing)
+        [FromServices] LockListing listing)
     {
         var http = services.HttpContext;
         var check = new RequestValidation();
-        var limit = query.Limit ?? ListLocksQuery.DefaultLimit;
-        if (limit is < 1 or > ListLocksQuery.MaxLimit)
+        var limit = ListLocksQuery.DefaultLimit;
+        if (!string.IsNullOrEmpty(query.Limit)
+            && (!int.TryParse(query.Limit, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > ListLocksQuery.MaxLimit))
         {
-            check.Add("limit", $"'limit' must be between 1 and {ListLocksQuery.MaxLimit}; got {limit}.");
+            var shown = query.Limit.Length > 20 ? query.Limit[..20] + "…" : query.Limit;
+            check.Add("limit", $"'limit' must be an integer between 1 and {ListLocksQuery.MaxLimit}; got '{shown}'.");
         }
 
         if (!string.IsNullOrEmpty(query.Prefix) && LockLimits.ValidateName(query.Prefix) is { } prefixError)
@@ -507,10 +511,14 @@ public static class LockEndpoints
 }
 
 /// <summary>Query of <c>GET /locks</c>.</summary>
+/// <remarks>
+/// <c>limit</c> is bound as text so that "abc" is answered like "0", as invalid-request naming the field; the
+/// OpenAPI document still declares it an integer (see <see cref="OpenApi.LockApiOpenApiExtensions"/>).
+/// </remarks>
 internal readonly record struct ListLocksQuery(
-    [property: FromQuery(Name = "prefix")] string? Prefix,
-    [property: FromQuery(Name = "limit")] int? Limit,
-    [property: FromQuery(Name = "cursor")] string? Cursor)
+    [property: FromQuery(Name = "prefix"), Description("Only locks whose name starts with this (ordinal, case-sensitive).")] string? Prefix,
+    [property: FromQuery(Name = "limit"), Description("Most locks per page, 1-1000. Default 100.")] string? Limit,
+    [property: FromQuery(Name = "cursor"), Description("The nextCursor of the previous page.")] string? Cursor)
 {
     public const int DefaultLimit = 100;
     public const int MaxLimit = 1000;
@@ -535,5 +543,5 @@ internal sealed class LockEndpointServices(
 
     public TimeProvider Time { get; } = time;
 
-    public ILogger Logger { get; } = logger;
+    public ILogger<LockEndpointServices> Logger { get; } = logger;
 }

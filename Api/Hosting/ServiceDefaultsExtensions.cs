@@ -21,7 +21,7 @@ public static class ServiceDefaultsExtensions
         var services = builder.Services;
         services.TryAddSingleton(TimeProvider.System);
 
-        services.AddProblemDetails(options => options.CustomizeProblemDetails = context => ApiProblems.Complete(context.ProblemDetails, context.HttpContext));
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = context => ApiProblems.CompleteFrameworkProblem(context.ProblemDetails, context.HttpContext));
         services.AddExceptionHandler<ApiExceptionHandler>();
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         services.ConfigureHttpJsonOptions(options => ConfigureJson(options.SerializerOptions));

@@ -28,7 +28,7 @@ public static class LockApiOpenApiExtensions
                 : OpenApiOptions.CreateDefaultSchemaReferenceId(type);
             options.AddDocumentTransformer(DescribeDocumentAsync);
             options.AddSchemaTransformer(DescribeSchemaAsync);
-            options.AddOperationTransformer(RequireBodyAsync);
+            options.AddOperationTransformer(DescribeOperationAsync);
         });
         return builder;
     }
@@ -72,6 +72,11 @@ public static class LockApiOpenApiExtensions
         else if (context.JsonPropertyInfo is null && typeof(ProblemDetails).IsAssignableFrom(type))
         {
             DescribeProblem(schema);
+        }
+        else if (type.IsEnum && schema.Enum is { Count: > 0 })
+        {
+            // Enums are written as camelCase strings (JsonStringEnumConverter); say so, not just list the names.
+            schema.Type = JsonSchemaType.String;
         }
 
         if (context.JsonPropertyInfo?.AttributeProvider?.GetCustomAttributes(typeof(AllowedValuesAttribute), inherit: true) is [AllowedValuesAttribute allowed, ..])
@@ -118,11 +123,25 @@ public static class LockApiOpenApiExtensions
     /// Request bodies are declared nullable in the handlers so that a missing body is answered as a 400 naming it,
     /// not by the binder; the document still says the body is required.
     /// </summary>
-    private static Task RequireBodyAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    private static Task DescribeOperationAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
         if (operation.RequestBody is OpenApiRequestBody body)
         {
             body.Required = true;
+        }
+
+        // GET /locks binds limit as text so that a non-number is answered as invalid-request naming it; on the wire
+        // it is an integer.
+        if (operation.Parameters?.FirstOrDefault(p => p.Name == "limit" && p.In == ParameterLocation.Query) is OpenApiParameter limit)
+        {
+            limit.Schema = new OpenApiSchema
+            {
+                Type = JsonSchemaType.Integer,
+                Format = "int32",
+                Minimum = "1",
+                Maximum = "1000",
+                Default = JsonValue.Create(100),
+            };
         }
 
         return Task.CompletedTask;

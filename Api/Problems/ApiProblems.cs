@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Mvc;
 using OrleansLocks.Api.Models;
 
@@ -63,6 +64,7 @@ public sealed class LockConflictProblemDetails : ProblemDetails
     /// The request's place in the queue, present only while it still holds one: a queued request with a
     /// client-given request id keeps its place for Locks:WaiterGrace after its wait ended.
     /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? Position { get; init; }
 }
 
@@ -129,13 +131,29 @@ internal static class ApiProblems
     /// </summary>
     public static T Complete<T>(T problem, HttpContext http)
         where T : ProblemDetails
+        => Complete(problem, http, replaceTypeAndTitle: false);
+
+    /// <summary>
+    /// Completes a problem the framework wrote (status-code pages: 404, 405, 413, 415), replacing its generic
+    /// <c>type</c> and <c>title</c> by ours so every error reads alike.
+    /// </summary>
+    public static void CompleteFrameworkProblem(ProblemDetails problem, HttpContext http)
+        => Complete(problem, http, replaceTypeAndTitle: !problem.Extensions.ContainsKey(CodeKey));
+
+    private static T Complete<T>(T problem, HttpContext http, bool replaceTypeAndTitle)
+        where T : ProblemDetails
     {
         var status = problem.Status ?? (http.Response.StatusCode >= 400 ? http.Response.StatusCode : StatusCodes.Status500InternalServerError);
         problem.Status = status;
         var defaults = ByStatus.TryGetValue(status, out var d) ? d : (Code: ProblemCodes.InvalidRequest, Title: "Error");
-        if (problem.Type is null or "about:blank" && TypeByStatus.TryGetValue(status, out var type))
+        if ((replaceTypeAndTitle || problem.Type is null or "about:blank") && TypeByStatus.TryGetValue(status, out var type))
         {
             problem.Type = type;
+        }
+
+        if (replaceTypeAndTitle)
+        {
+            problem.Title = defaults.Title;
         }
 
         problem.Title ??= defaults.Title;

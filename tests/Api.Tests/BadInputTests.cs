@@ -120,7 +120,7 @@ public sealed class BadInputTests(BadInputTests.Fixture fixture) : IClassFixture
             ContentType: "application/x-www-form-urlencoded"),
         ["list limit zero"] = new(HttpMethod.Get, "/locks?limit=0", null, HttpStatusCode.BadRequest, "invalid-request", "limit"),
         ["list limit above maximum"] = new(HttpMethod.Get, "/locks?limit=1001", null, HttpStatusCode.BadRequest, "invalid-request", "limit"),
-        ["list limit not a number"] = new(HttpMethod.Get, "/locks?limit=many", null, HttpStatusCode.BadRequest, "invalid-request"),
+        ["list limit not a number"] = new(HttpMethod.Get, "/locks?limit=many", null, HttpStatusCode.BadRequest, "invalid-request", "limit"),
         ["list prefix with a space"] = new(HttpMethod.Get, "/locks?prefix=a%20b", null, HttpStatusCode.BadRequest, "invalid-request", "prefix"),
         ["list forged cursor"] = new(HttpMethod.Get, "/locks?cursor=%00", null, HttpStatusCode.BadRequest, "invalid-request", "cursor"),
         ["DELETE a lock"] = new(HttpMethod.Delete, "/locks/{name}", null, HttpStatusCode.MethodNotAllowed, "method-not-allowed"),
