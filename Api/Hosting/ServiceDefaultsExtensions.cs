@@ -46,13 +46,17 @@ public static class ServiceDefaultsExtensions
 
     /// <summary>
     /// <c>/health/live</c>: the process answers (no checks, so a slow database never gets a healthy process
-    /// restarted). <c>/health/ready</c>: every registered check (the silo and its storage); 503 when one fails.
+    /// restarted). <c>/health/ready</c>: the checks tagged "ready" (the silo and its storage); 503 when one fails.
     /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteHealthAsync })
             .ExcludeFromDescription();
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { ResponseWriter = WriteHealthAsync })
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions
+            {
+                Predicate = check => check.Tags.Contains(LockSiloExtensions.ReadyTag),
+                ResponseWriter = WriteHealthAsync,
+            })
             .ExcludeFromDescription();
         return app;
     }
