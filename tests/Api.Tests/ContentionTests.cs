@@ -9,7 +9,7 @@ public sealed class ContentionTests(PostgresServiceFixture fixture) : IClassFixt
 {
     private const int Clients = 32;
     private const int Locks = 3;
-    private const int RoundsPerClient = 4;
+    private const int RoundsPerClient = 8;
 
     [Fact]
     public async Task AcquireRelease_32ClientsOn3Locks_NeverTwoExclusiveHoldersAndAllServed()
