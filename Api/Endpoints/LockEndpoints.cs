@@ -99,7 +99,7 @@ public static class LockEndpoints
     internal static async Task<Results<Ok<LeaseResponse>, BadRequestProblem, LockConflictProblem, LeaseLostProblem, QueueFullProblem>> AcquireAsync(
         string name,
         AcquireRequest? request,
-        [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
+        [FromHeader(Name = "Idempotency-Key"), Description("The request id, as a header; if the body also has requestId, both must be equal.")] string? idempotencyKey,
         [AsParameters] LockEndpointServices services)
     {
         var http = services.HttpContext;
