@@ -27,7 +27,7 @@ public sealed class ApiOptionsTests
 
         var validation = error as OptionsValidationException ?? error.InnerException as OptionsValidationException
             ?? throw new Xunit.Sdk.XunitException($"Expected an options validation failure; got {error}");
-        Assert.Contains(named, validation.Message, StringComparison.Ordinal);
+        Assert.True(validation.Message.Contains(named, StringComparison.Ordinal), $"The failure should name {named}: {error}");
     }
 
     [Fact]
