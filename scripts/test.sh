@@ -75,14 +75,14 @@ install_pg() {
     command -v apt-get >/dev/null || die "PostgreSQL server binaries (/usr/lib/postgresql/*/bin/initdb) are missing and apt-get is not available; install PostgreSQL or set ORLEANSLOCKS_TEST_POSTGRES."
     [[ $EUID -eq 0 ]] || die "PostgreSQL server binaries are missing; run as root to install them (apt-get install postgresql) or set ORLEANSLOCKS_TEST_POSTGRES."
     log "installing PostgreSQL from the OS packages"
-    apt_get update
+    apt_get update || die "apt-get update failed"
     # postgresql-common first, so that its createcluster.conf can say not to create the Debian "main" cluster:
     # with no cluster, the package scripts have nothing to start either.
-    apt_get install -y --no-install-recommends postgresql-common
+    apt_get install -y --no-install-recommends postgresql-common || die "could not install postgresql-common"
     if [[ -f /etc/postgresql-common/createcluster.conf ]]; then
         sed -ri 's/^[#[:space:]]*create_main_cluster[[:space:]]*=.*/create_main_cluster = false/' /etc/postgresql-common/createcluster.conf
     fi
-    apt_get install -y --no-install-recommends postgresql
+    apt_get install -y --no-install-recommends postgresql || die "could not install postgresql"
 }
 
 # Runs a PostgreSQL binary as the postgres user when we are root (the server refuses to run as root).
@@ -111,8 +111,12 @@ port_in_use() {
 }
 
 start_pg() {
-    pg_bin="$(find_pg_bin)" || { install_pg; pg_bin="$(find_pg_bin)"; } \
-        || die "no PostgreSQL server binaries under /usr/lib/postgresql/*/bin after installing"
+    pg_bin="$(find_pg_bin || true)"
+    if [[ -z "$pg_bin" ]]; then
+        install_pg
+        pg_bin="$(find_pg_bin || true)"
+        [[ -n "$pg_bin" ]] || die "no PostgreSQL server binaries under /usr/lib/postgresql/*/bin after installing"
+    fi
 
     local tmp_root="${TMPDIR:-/tmp}"
     if [[ $EUID -eq 0 ]]; then
