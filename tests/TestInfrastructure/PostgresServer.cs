@@ -56,6 +56,14 @@ public sealed class PostgresServer
         }
     }
 
+    /// <summary>
+    /// A throwaway server of its own, started from the OS binaries even when <c>ORLEANSLOCKS_TEST_POSTGRES</c> is
+    /// set, for tests that stop or restart the server (<see cref="RestartAsync"/>): the shared server is used by other
+    /// test processes at the same time (scripts/test.sh starts one for the whole run), and a restart would break
+    /// their connections. Removed when the test process exits.
+    /// </summary>
+    public static Task<PostgresServer> StartDedicatedAsync() => StartThrowawayAsync();
+
     /// <summary>Creates a new, empty database and returns a connection string to it.</summary>
     public async Task<string> CreateDatabaseAsync(string prefix = "test")
     {
@@ -75,7 +83,9 @@ public sealed class PostgresServer
     {
         if (_directory is null || _binDirectory is null)
         {
-            throw new InvalidOperationException("Only a throwaway server started by the tests can be restarted.");
+            throw new InvalidOperationException(
+                $"Only a server started by the tests can be restarted; this one was given by {ConnectionStringVariable}. " +
+                "Use PostgresServer.StartDedicatedAsync() in tests that restart the server.");
         }
 
         await RunPgCtlAsync(_binDirectory, _directory, "-m immediate stop");
