@@ -8,7 +8,8 @@
 # 2. Starts ONE throwaway PostgreSQL for the whole run (127.0.0.1, a free port, socket and data in a temporary
 #    directory, fsync on) and exports ORLEANSLOCKS_TEST_POSTGRES, the admin connection string; tests create
 #    their own databases on it (tests/TestInfrastructure/PostgresServer.cs).
-# 3. Runs `dotnet test OrleansLocks.sln -c Release`, one TRX file per test project.
+# 3. Runs `dotnet test OrleansLocks.sln -c Release`, one TRX file per test project (<project>.trx, see
+#    tests/Directory.Build.props), with a hang timeout per test.
 # 4. Stops the server, deletes its directory, and prints the totals over all TRX files as the last line:
 #        N passed, N failed, N skipped
 #    Exits non-zero when a test failed, when dotnet test failed (a build error, a crashed or hung test host),
@@ -237,7 +238,7 @@ test_args=(
     test OrleansLocks.sln
     --configuration Release
     --results-directory "$results_dir"
-    --logger "trx;LogFilePrefix=tests"
+    -p:TrxPerProject=true   # tests/Directory.Build.props: <project>.trx per test project
     --blame-hang-timeout "$hang_timeout"
     --blame-hang-dump-type none
 )
