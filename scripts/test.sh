@@ -7,10 +7,11 @@
 #    The Debian "main" cluster is neither created nor started: the tests get a server of their own.
 # 2. Starts ONE throwaway PostgreSQL for the whole run (127.0.0.1, a free port, socket and data in a temporary
 #    directory, fsync on) and exports ORLEANSLOCKS_TEST_POSTGRES, the admin connection string; tests create
-#    their own databases on it (tests/TestInfrastructure/PostgresServer.cs).
+#    their own databases on it (tests/TestInfrastructure/PostgresServer.cs). Test hosts get a temporary directory
+#    of the run as TMPDIR, so servers a test starts for itself (to restart them) are removed with the run.
 # 3. Runs `dotnet test OrleansLocks.sln -c Release`, one TRX file per test project (<project>.trx, see
 #    tests/Directory.Build.props), with a hang timeout per test.
-# 4. Stops the server, deletes its directory, and prints the totals over all TRX files as the last line:
+# 4. Stops the servers, deletes the run's directory, and prints the totals over all TRX files as the last line:
 #        N passed, N failed, N skipped
 #    Exits non-zero when a test failed, when dotnet test failed (a build error, a crashed or hung test host),
 #    or when no test ran at all.
@@ -40,7 +41,8 @@ die() { log "error: $*"; exit 2; }
 
 # --- PostgreSQL --------------------------------------------------------------------------------------------------
 
-pg_dir=""       # temporary directory: data/, server.log and the unix socket
+run_dir=""      # this run's temporary directory: pg/ (our server) and tmp/ (the test hosts' TMPDIR)
+pg_dir=""       # $run_dir/pg: data/, server.log and the unix socket
 pg_bin=""       # /usr/lib/postgresql/<version>/bin
 pg_as_postgres=false
 
@@ -95,15 +97,35 @@ pg_run() {
     fi
 }
 
-stop_pg() {
-    [[ -n "$pg_dir" ]] || return 0
-    if [[ -f "$pg_dir/data/postmaster.pid" ]]; then
-        pg_run "$pg_bin/pg_ctl" -D "$pg_dir/data" -m fast -w -t 60 stop >/dev/null 2>&1 \
-            || pg_run "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate -w -t 30 stop >/dev/null 2>&1 \
-            || log "could not stop the PostgreSQL server in $pg_dir"
+# Stops the server whose data directory is $1, if it runs.
+stop_pg_at() {
+    [[ -f "$1/postmaster.pid" && -n "$pg_bin" ]] || return 0
+    pg_run "$pg_bin/pg_ctl" -D "$1" -m fast -w -t 60 stop >/dev/null 2>&1 \
+        || pg_run "$pg_bin/pg_ctl" -D "$1" -m immediate -w -t 30 stop >/dev/null 2>&1 \
+        || log "could not stop the PostgreSQL server in $1"
+}
+
+make_run_dir() {
+    local base="${TMPDIR:-/tmp}"
+    if [[ $EUID -eq 0 ]]; then
+        base=/tmp   # the postgres user must be able to reach it
     fi
-    rm -rf "$pg_dir"
-    pg_dir=""
+    run_dir="$(mktemp -d "$base/orleanslocks.XXXXXX")"
+    chmod 755 "$run_dir"
+    mkdir -m 755 "$run_dir/tmp"
+}
+
+# Stops every server of this run (ours, and any a test started under tmp/ and could not stop, e.g. because its test
+# host was killed) and deletes the run's directory.
+remove_run_dir() {
+    [[ -n "$run_dir" ]] || return 0
+    local data
+    [[ -n "$pg_bin" ]] || pg_bin="$(find_pg_bin || true)"
+    for data in "$run_dir"/pg/data "$run_dir"/tmp/*/data; do
+        [[ -d "$data" ]] && stop_pg_at "$data"
+    done
+    rm -rf "$run_dir"
+    run_dir="" pg_dir=""
 }
 
 port_in_use() {
@@ -119,14 +141,11 @@ start_pg() {
         [[ -n "$pg_bin" ]] || die "no PostgreSQL server binaries under /usr/lib/postgresql/*/bin after installing"
     fi
 
-    local tmp_root="${TMPDIR:-/tmp}"
-    if [[ $EUID -eq 0 ]]; then
+    if [[ "$pg_as_postgres" == true ]]; then
         id postgres >/dev/null 2>&1 || die "user 'postgres' does not exist (it comes with the postgresql packages)"
-        pg_as_postgres=true
-        tmp_root=/tmp   # the postgres user must be able to reach the directory
     fi
-    pg_dir="$(mktemp -d "$tmp_root/orleanslocks-pg.XXXXXXXX")"
-    chmod 700 "$pg_dir"
+    pg_dir="$run_dir/pg"
+    mkdir -m 700 "$pg_dir"
     if [[ "$pg_as_postgres" == true ]]; then
         chown postgres: "$pg_dir"
     fi
@@ -203,16 +222,29 @@ sum_trx() {
 
 # --- main --------------------------------------------------------------------------------------------------------
 
+# Interrupted: ends dotnet test and everything it started (build nodes, vstest.console, test hosts). They share
+# the process group that setsid gave dotnet test; a TERM to dotnet alone would leave them running.
+# shellcheck disable=SC2317  # invoked from the EXIT trap
+stop_dotnet() {
+    local _
+    kill -TERM -- "-$dotnet_pid" 2>/dev/null || kill -TERM "$dotnet_pid" 2>/dev/null || true
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        kill -0 -- "-$dotnet_pid" 2>/dev/null || break
+        sleep 1
+    done
+    kill -KILL -- "-$dotnet_pid" 2>/dev/null || true
+    wait "$dotnet_pid" 2>/dev/null || true
+    dotnet_pid=""
+}
+
 # shellcheck disable=SC2317  # invoked by the EXIT trap
 on_exit() {
     local status=$?
     trap - EXIT INT TERM
     if [[ -n "$dotnet_pid" ]]; then
-        # Test hosts exit by themselves when their parent (vstest) is gone.
-        kill -TERM "$dotnet_pid" 2>/dev/null || true
-        wait "$dotnet_pid" 2>/dev/null || true
+        stop_dotnet
     fi
-    stop_pg
+    remove_run_dir
     exit "$status"
 }
 trap on_exit EXIT
@@ -221,6 +253,10 @@ trap 'exit 143' TERM
 
 command -v dotnet >/dev/null || die "dotnet (the .NET SDK) is not on PATH"
 
+if [[ $EUID -eq 0 ]]; then
+    pg_as_postgres=true
+fi
+make_run_dir
 if [[ -n "${ORLEANSLOCKS_TEST_POSTGRES:-}" ]]; then
     log "using the PostgreSQL server given by ORLEANSLOCKS_TEST_POSTGRES"
 else
@@ -245,16 +281,21 @@ test_args=(
 if [[ -n "${ORLEANSLOCKS_TEST_FILTER:-}" ]]; then
     test_args+=(--filter "$ORLEANSLOCKS_TEST_FILTER")
 fi
+# Test hosts get the run's own temporary directory, so whatever tests leave behind (throwaway servers of their
+# own, SQLite files) goes when the run ends. Only the test hosts: the build keeps the usual one.
+test_args+=(-- "RunConfiguration.EnvironmentVariables.TMPDIR=$run_dir/tmp")
 
 log "dotnet ${test_args[*]}"
-# In the background and waited for, so that INT/TERM run the trap at once instead of after the whole run.
-dotnet "${test_args[@]}" </dev/null &
+# In the background and waited for, so that INT/TERM run the trap at once instead of after the whole run; in a
+# process group of its own (setsid runs it in place: a background job is not a group leader), so the trap can end
+# all of it.
+setsid dotnet "${test_args[@]}" </dev/null &
 dotnet_pid=$!
 dotnet_status=0
 wait "$dotnet_pid" || dotnet_status=$?
 dotnet_pid=""
 
-stop_pg
+remove_run_dir
 sum_trx
 
 status=0
