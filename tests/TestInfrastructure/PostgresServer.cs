@@ -118,8 +118,30 @@ public sealed class PostgresServer
             directory,
             binDirectory);
         await RunPgCtlAsync(binDirectory, directory, "start -w -t 60 -l " + Path.Combine(directory, "server.log"));
+        StartWatchdog(binDirectory, directory);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => server.StopAndDelete();
         return server;
+    }
+
+    /// <summary>
+    /// A test host can die without running ProcessExit handlers (killed by a hang timeout, or cut short at exit).
+    /// A detached watchdog therefore stops the server and deletes its directory once this process is gone.
+    /// </summary>
+    private static void StartWatchdog(string binDirectory, string directory)
+    {
+        var pgCtl = Path.Combine(binDirectory, "pg_ctl");
+        var stop = Environment.UserName == "root"
+            ? $"runuser -u postgres -- {pgCtl} -D {directory}/data -m immediate stop"
+            : $"{pgCtl} -D {directory}/data -m immediate stop";
+        var script = $"while kill -0 {Environment.ProcessId} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1; rm -rf {directory}";
+        var start = new ProcessStartInfo("setsid", ["bash", "-c", script])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetTempPath(),
+        };
+        using var watchdog = Process.Start(start);
     }
 
     private void StopAndDelete()
