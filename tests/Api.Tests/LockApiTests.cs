@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.Json.Nodes;
 using OrleansLocks.Api.Tests.Infrastructure;
 
 namespace OrleansLocks.Api.Tests;
@@ -360,6 +359,4 @@ public sealed class LockApiTests(PostgresServiceFixture fixture) : IClassFixture
         Assert.False(string.IsNullOrEmpty(problem["traceId"]?.GetValue<string>()), response.Describe());
         Assert.False(string.IsNullOrEmpty(problem["type"]?.GetValue<string>()), response.Describe());
     }
-
-    internal static JsonNode Parse(string json) => JsonNode.Parse(json)!;
 }
