@@ -62,6 +62,7 @@ internal sealed class MembershipAgent(
     private readonly List<Task> _loopTasks = [];
     private CancellationTokenSource? _probingOrLoops;
     private Task _lastGossip = Task.CompletedTask;
+    private volatile bool _disposed;
     private int _killed;
 
     private SiloAddress Me => membership.MyAddress!;
@@ -140,7 +141,7 @@ internal sealed class MembershipAgent(
 
     public async Task OnShuttingDownAsync(bool graceful, CancellationToken cancellationToken)
     {
-        if (membership.MyAddress is null)
+        if (membership.MyAddress is null || _disposed)
         {
             return;
         }
@@ -165,7 +166,7 @@ internal sealed class MembershipAgent(
 
     public async Task OnStoppedAsync(bool graceful, CancellationToken cancellationToken)
     {
-        if (membership.MyAddress is null)
+        if (membership.MyAddress is null || _disposed)
         {
             return;
         }
@@ -189,11 +190,17 @@ internal sealed class MembershipAgent(
 
     public async ValueTask DisposeAsync()
     {
+        // The container may dispose the silo before (or without) the host stopping it: then this is the stop.
+        if (_disposed)
+        {
+            return;
+        }
+
+        // The token sources are cancelled, never disposed: a stop still running on another thread may use them, and
+        // without timers they hold nothing to release.
+        _disposed = true;
         await _loops.CancelAsync();
         await server.StopAsync(abort: true);
-        _loops.Dispose();
-        _probing.Dispose();
-        _probingOrLoops?.Dispose();
     }
 
     private async Task AnnounceAsync(SiloStatus newStatus, CancellationToken cancellationToken)

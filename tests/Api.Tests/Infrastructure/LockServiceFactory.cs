@@ -33,6 +33,12 @@ public sealed class LockServiceFactory(
         builder.UseEnvironment("Testing");
         builder.UseSetting("Storage:Provider", "Postgres");
         builder.UseSetting("Storage:PostgresConnectionString", ConnectionString);
+
+        // On PostgreSQL the silo is a cluster member (a cluster of one, per test database): its silo-to-silo port is
+        // any free loopback port, so test classes running side by side do not compete for 11111.
+        builder.UseSetting("Silo:SiloPort", "0");
+        builder.UseSetting("Silo:AdvertisedAddress", "127.0.0.1");
+        builder.UseSetting("Silo:ListenAddress", "127.0.0.1");
         builder.UseSetting("Api:AdminKeyHashes:0", AdminKeyHash);
         builder.UseSetting("Api:AllowAnonymousAdmin", "false");
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
