@@ -2,7 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using OrleansLocks.Silo.Hosting;
+using OrleansLocks.Runtime;
 
 namespace OrleansLocks.Grains;
 
@@ -25,7 +25,7 @@ public static class LockGrainsServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LockOptions>, LockOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<LockListing>();
-        services.AddGrain<ILockGrain, LockGrain>(GrainType);
+        services.AddSingleton(new GrainClassRegistration(typeof(ILockGrain), typeof(LockGrain), GrainType));
         return services;
     }
 }

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using OrleansLocks.Api.Models;
-using OrleansLocks.Silo;
+using OrleansLocks.Silo.Membership;
 
 namespace OrleansLocks.Api.Endpoints;
 
@@ -10,18 +10,22 @@ public static class ClusterEndpoints
     /// <summary>Maps <c>GET /cluster</c>.</summary>
     public static IEndpointRouteBuilder MapClusterApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/cluster", GetCluster)
+        app.MapGet("/cluster", GetClusterAsync)
             .WithTags("Cluster")
             .WithName("GetCluster")
             .WithSummary("List the silos")
-            .WithDescription("The silos this silo knows of, with status, address, start time and activation count.");
+            .WithDescription(
+                "Every silo of the cluster's membership table (a single silo: itself), with status, address, start time and " +
+                "activation count. Each running silo is asked for its activation count with a short timeout; the count is null " +
+                "when it could not be asked (the silo is dead or did not answer).");
         return app;
     }
 
-    /// <summary>The silos this silo knows of: today, itself.</summary>
-    internal static Ok<ClusterResponse> GetCluster(ILocalSiloDetails silo)
-        => TypedResults.Ok(new ClusterResponse(
-        [
-            new SiloResponse(silo.SiloName, silo.SiloAddress, silo.Status, silo.StartedAt.UtcDateTime, silo.ActivationCount),
-        ]));
+    /// <summary>The silos of the membership table, with their activation counts.</summary>
+    internal static async Task<Ok<ClusterResponse>> GetClusterAsync(IClusterManagement cluster, CancellationToken cancellationToken)
+    {
+        var silos = await cluster.GetSilosAsync(cancellationToken);
+        return TypedResults.Ok(new ClusterResponse(
+            [.. silos.Select(s => new SiloResponse(s.Name, s.Address, s.Status, s.StartedAt.UtcDateTime, s.ActivationCount))]));
+    }
 }

@@ -160,5 +160,5 @@ public sealed record ValidateResponse(bool Valid, long CurrentToken);
 public sealed record ClusterResponse(IReadOnlyList<SiloResponse> Silos);
 
 /// <summary>One silo.</summary>
-/// <param name="ActivationCount">How many grain activations the silo hosts now.</param>
-public sealed record SiloResponse(string Name, string Address, SiloStatus Status, DateTime StartedAt, int ActivationCount);
+/// <param name="ActivationCount">How many grain activations the silo hosts now; null when it could not be asked (dead, or no answer in time).</param>
+public sealed record SiloResponse(string Name, string Address, SiloStatus Status, DateTime StartedAt, int? ActivationCount);

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -29,12 +30,20 @@ internal sealed class ClusterMode
     public bool Enabled { get; }
 }
 
-/// <summary>The cluster's part in the silo's life cycle; does nothing for a single silo.</summary>
-internal sealed class ClusterLifecycleParticipant(ClusterMode mode, IServiceProvider services) : ISiloLifecycleParticipant
+/// <summary>
+/// The cluster's part in the silo's life cycle; does nothing for a single silo. Resolves the cluster's services when
+/// the silo starts joining, not when the host builds its hosted services, so that options validation reports a bad
+/// setting before any of them is created.
+/// </summary>
+internal sealed class ClusterLifecycleParticipant(IServiceProvider services) : ISiloLifecycleParticipant
 {
-    private readonly MembershipAgent? _agent = mode.Enabled ? services.GetRequiredService<MembershipAgent>() : null;
+    private MembershipAgent? _agent;
 
-    public Task OnJoiningAsync(CancellationToken cancellationToken) => _agent?.OnJoiningAsync(cancellationToken) ?? Task.CompletedTask;
+    public Task OnJoiningAsync(CancellationToken cancellationToken)
+    {
+        _agent = services.GetRequiredService<ClusterMode>().Enabled ? services.GetRequiredService<MembershipAgent>() : null;
+        return _agent?.OnJoiningAsync(cancellationToken) ?? Task.CompletedTask;
+    }
 
     public Task OnActiveAsync(CancellationToken cancellationToken) => _agent?.OnActiveAsync(cancellationToken) ?? Task.CompletedTask;
 
@@ -78,6 +87,35 @@ internal static class ClusterServices
                 sp.GetRequiredService<IOptions<ClusterMembershipOptions>>(),
                 sp.GetRequiredService<ILocalSiloDetails>())
             : new LocalClusterManagement(sp.GetRequiredService<ILocalSiloDetails>()));
+    }
+
+    /// <summary>A cluster client (gateway): see <see cref="SiloServiceCollectionExtensions.AddClusterClient"/>.</summary>
+    public static IServiceCollection AddClusterClient(IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<SiloOptions>()
+            .Bind(configuration.GetSection(SiloOptions.SectionName))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        AddClusterCore(services, configuration);
+        services.TryAddSingleton<GrainClassMap>();
+        services.TryAddSingleton(sp => new ClusterGrainCallRouter(
+            sp.GetRequiredService<MembershipTableManager>(),
+            sp.GetRequiredService<SiloTransportClient>(),
+            catalog: null,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ClusterMetrics>(),
+            sp.GetRequiredService<ILogger<ClusterGrainCallRouter>>()));
+        services.TryAddSingleton<IGrainCallRouter>(sp => sp.GetRequiredService<ClusterGrainCallRouter>());
+        services.TryAddSingleton<OrleansLocks.Runtime.IGrainFactory, GrainFactory>();
+        services.TryAddSingleton<IClusterManagement>(sp => new ClusterManagement(
+            sp.GetRequiredService<MembershipTableManager>(),
+            sp.GetRequiredService<SiloTransportClient>(),
+            sp.GetRequiredService<IOptions<ClusterMembershipOptions>>(),
+            localSilo: null));
+        services.AddHostedService<ClusterClientHostedService>();
+        return services;
     }
 
     /// <summary>Options, metrics, the membership table and view, and the transport client: what members and clients share.</summary>

@@ -5,9 +5,6 @@ using OrleansLocks.Runtime;
 
 namespace OrleansLocks.Silo.Runtime;
 
-/// <summary>One <c>AddGrain&lt;TInterface, TGrain&gt;(grainType)</c> registration.</summary>
-internal sealed record GrainClassRegistration(Type InterfaceType, Type GrainClass, string GrainType);
-
 /// <summary>A grain class and how to construct it (the constructor takes <see cref="IGrainContext"/> plus services).</summary>
 internal sealed class GrainClassInfo(string grainType, Type grainClass)
 {

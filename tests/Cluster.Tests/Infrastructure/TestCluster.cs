@@ -60,6 +60,9 @@ internal sealed class TestCluster : IAsyncDisposable
 
     public string ServiceId => _configuration["Silo:ServiceId"]!;
 
+    /// <summary>The PostgreSQL connection string of the cluster's database (Postgres backend only).</summary>
+    public string? ConnectionString => _configuration.TryGetValue("Storage:PostgresConnectionString", out var value) ? value : null;
+
     public string ClusterId => _configuration["Silo:ClusterId"]!;
 
     public TestLogSink Logs { get; } = new();
