@@ -73,6 +73,7 @@ internal static class ClusterServices
             sp.GetRequiredService<MembershipTableManager>(),
             sp.GetRequiredService<SiloTransportClient>(),
             sp.GetRequiredService<Catalog>(),
+            sp.GetRequiredService<IOptions<ClusterMembershipOptions>>().Value,
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ClusterMetrics>(),
             sp.GetRequiredService<ILogger<ClusterGrainCallRouter>>()));
@@ -104,6 +105,7 @@ internal static class ClusterServices
             sp.GetRequiredService<MembershipTableManager>(),
             sp.GetRequiredService<SiloTransportClient>(),
             catalog: null,
+            sp.GetRequiredService<IOptions<ClusterMembershipOptions>>().Value,
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ClusterMetrics>(),
             sp.GetRequiredService<ILogger<ClusterGrainCallRouter>>()));

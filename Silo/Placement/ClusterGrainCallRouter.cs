@@ -19,8 +19,8 @@ namespace OrleansLocks.Silo.Placement;
  * or wait a moment if it is not newer, and route again), the connection could not be made (the owner is probably
  * dead; membership will say so within seconds), or the local catalog rejected the call (this silo stopped hosting
  * the grain: it is leaving, or the view moved). A call whose outcome is unknown (timeout, connection lost after
- * sending) is never retried here: it fails with SiloUnavailableException, and the client retries with its
- * idempotency key. Local calls are dispatched synchronously, so one caller's consecutive local calls keep their order.
+ * sending) is not retried here, unless its method is [AlwaysInterleave] (which must not change state, so running it
+ * twice is harmless): it fails with SiloUnavailableException, and the client retries with its idempotency key. Local calls are dispatched synchronously, so one caller's consecutive local calls keep their order.
  */
 
 /// <summary>Routes grain calls to their owner silo: locally, or forwarded over the silo transport.</summary>
@@ -28,15 +28,24 @@ internal sealed class ClusterGrainCallRouter(
     MembershipTableManager membership,
     SiloTransportClient transport,
     Catalog? catalog,
+    ClusterMembershipOptions options,
     TimeProvider timeProvider,
     ClusterMetrics metrics,
     ILogger<ClusterGrainCallRouter> logger) : IGrainCallRouter
 {
-    /// <summary>Attempts per call; the pauses between them add up to about 3.5 s, the time membership needs to declare a crashed silo dead.</summary>
-    public const int MaxAttempts = 6;
+    /// <summary>Most attempts per call, whatever the time budget.</summary>
+    public const int MaxAttempts = 20;
 
     private static readonly TimeSpan[] Pauses =
-        [TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(400), TimeSpan.FromMilliseconds(800), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)];
+        [TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(400), TimeSpan.FromMilliseconds(800), TimeSpan.FromSeconds(1)];
+
+    /// <summary>
+    /// How long a call keeps being re-routed: long enough for membership to declare a crashed owner dead
+    /// (ProbeTimeout × NumMissedProbesLimit, plus a probe period and a vote), so a failover delays calls instead of
+    /// failing them. 5 s with the default options.
+    /// </summary>
+    private readonly TimeSpan _retryBudget = TimeSpan.FromTicks(Math.Max(
+        TimeSpan.FromSeconds(2).Ticks, (options.ProbeTimeout * (options.NumMissedProbesLimit + 2)).Ticks));
 
     public Task<object?> InvokeAsync(GrainId grainId, GrainMethod method, object?[] arguments)
         => InvokeCoreAsync(grainId, method, arguments);
@@ -46,7 +55,8 @@ internal sealed class ClusterGrainCallRouter(
         Exception? lastFailure = null;
         JsonElement[]? serialized = null;
         long? started = null;
-        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        var firstAttempt = timeProvider.GetTimestamp();
+        for (var attempt = 0; attempt < MaxAttempts && (attempt == 0 || timeProvider.GetElapsedTime(firstAttempt) < _retryBudget); attempt++)
         {
             var view = membership.Current;
             var owner = view.GetOwner(grainId);
@@ -100,6 +110,9 @@ internal sealed class ClusterGrainCallRouter(
                     throw ToException(result.Response.Error!, owner);
 
                 case ForwardFailure.NotSent:
+                case ForwardFailure.Unknown when method.AlwaysInterleave:
+                    // Not delivered, or an [AlwaysInterleave] method, which changes nothing by contract (e.g. a lock's
+                    // WaitAsync long poll): running it again is harmless, so route it again once membership moves on.
                     logger.NotDeliveredRetry(result.Exception!, method.ShortName, grainId, owner);
                     lastFailure = new SiloUnavailableException($"Silo {owner} could not be reached: {result.Exception!.Message}", result.Exception);
                     await PauseAndRefreshAsync(attempt, atLeast: null);
@@ -133,10 +146,6 @@ internal sealed class ClusterGrainCallRouter(
     /// </summary>
     private async Task PauseAndRefreshAsync(int attempt, TableVersion? atLeast)
     {
-        if (attempt + 1 >= MaxAttempts)
-        {
-            return;
-        }
 
         if (atLeast is not { } version || version <= membership.Current.Version)
         {

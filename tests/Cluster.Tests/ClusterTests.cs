@@ -129,6 +129,26 @@ public abstract class ClusterTests(ClusterBackend backend, ITestOutputHelper out
     }
 
     [Fact]
+    public async Task KillSilo_ALongPollInFlightToIt_ContinuesOnTheNewOwnerAndSeesTheGrant()
+    {
+        var victim = Cluster.Silos[1];
+        var client = Cluster.Silos[0];
+        var name = Cluster.LockOwnedBy(victim, "polled");
+        var holder = await AcquireAsync(client, name, "holder", "h1");
+        Assert.Equal(AcquireStatus.Queued, (await AcquireAsync(client, name, "waiter", "w1", wait: TimeSpan.FromSeconds(50))).Status);
+        var waiting = client.Lock(name).WaitAsync("w1", TimeSpan.FromSeconds(40));
+
+        await Cluster.KillSiloAsync(victim);
+        await UntilServedAsync(() => client.Lock(name).ReleaseAsync(holder.Lease!.LeaseId));
+
+        // The wait changes nothing, so the router sent it again to the new owner, where the release woke it.
+        await waiting.WaitAsync(TimeSpan.FromSeconds(30));
+        var granted = await client.Lock(name).PollAsync("w1");
+        Assert.Equal(AcquireStatus.Granted, granted.Status);
+        Assert.Equal(holder.Lease!.FencingToken + 1, granted.Lease!.FencingToken);
+    }
+
+    [Fact]
     public async Task StartAdditionalSilo_TakesOverSomeLocksWithTheirState()
     {
         var client = Cluster.Silos[0];
