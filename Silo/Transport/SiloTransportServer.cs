@@ -71,7 +71,19 @@ internal sealed class SiloTransportServer(ILoggerFactory loggerFactory) : IAsync
         });
         var app = builder.Build();
         app.Run(context => HandleAsync(context, handler));
-        await app.StartAsync(cancellationToken);
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch (IOException e)
+        {
+            await app.DisposeAsync();
+            throw new InvalidOperationException(
+                $"The silo port could not be opened on {listenAddress?.ToString() ?? "every interface"}, port {port}: {e.Message}. " +
+                "Check Silo:SiloPort (is another process or the web host using it?) and Silo:ListenAddress.",
+                e);
+        }
+
         lock (_lock)
         {
             _app = app;

@@ -80,6 +80,25 @@ public sealed class ClusterConfigurationTests
     }
 
     [Fact]
+    public async Task Start_SiloPortInUse_FailsNamingTheSetting()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        using var host = Build(new()
+        {
+            ["Cluster:Enabled"] = "true",
+            ["Storage:Provider"] = "Memory",
+            ["Silo:SiloPort"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Silo:ListenAddress"] = "127.0.0.1",
+        }, services => services.AddSingleton<IMembershipTable>(new InMemoryMembershipTable()));
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => host.StartAsync());
+
+        Assert.Contains("Silo:SiloPort", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ClusterMode_PostgresStorage_IsClusteredUnlessDisabled()
     {
         Assert.True(Mode(new() { ["Storage:Provider"] = "Postgres", ["Storage:PostgresConnectionString"] = "Host=db" }));
@@ -124,10 +143,11 @@ public sealed class ClusterConfigurationTests
         return options;
     }
 
-    private static IHost Build(Dictionary<string, string?> settings)
+    private static IHost Build(Dictionary<string, string?> settings, Action<IServiceCollection>? configureServices = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration.AddInMemoryCollection(settings);
+        configureServices?.Invoke(builder.Services);
         builder.Services.AddGrainRuntime(builder.Configuration).AddGrainStorage(builder.Configuration).AddLockGrains(builder.Configuration);
         return builder.Build();
     }
