@@ -41,11 +41,13 @@ internal sealed class ClusterGrainCallRouter(
 
     /// <summary>
     /// How long a call keeps being re-routed: long enough for membership to declare a crashed owner dead
-    /// (ProbeTimeout × NumMissedProbesLimit, plus a probe period and a vote), so a failover delays calls instead of
-    /// failing them. 5 s with the default options.
+    /// (ProbeTimeout × (NumMissedProbesLimit + 1): the missed probes and the phase of the first) and for this view to
+    /// learn it even if gossip is lost (TableRefreshTimeout), with as much again for a loaded machine; so a failover
+    /// delays calls instead of failing them. 8 s with the default options.
     /// </summary>
     private readonly TimeSpan _retryBudget = TimeSpan.FromTicks(Math.Max(
-        TimeSpan.FromSeconds(2).Ticks, (options.ProbeTimeout * (options.NumMissedProbesLimit + 2)).Ticks));
+        TimeSpan.FromSeconds(2).Ticks,
+        (options.ProbeTimeout * (options.NumMissedProbesLimit + 1) + options.TableRefreshTimeout * 2).Ticks));
 
     public Task<object?> InvokeAsync(GrainId grainId, GrainMethod method, object?[] arguments)
         => InvokeCoreAsync(grainId, method, arguments);

@@ -54,6 +54,23 @@ internal sealed class SiloProcess : IDisposable
         return new SiloProcess(process, new Uri($"http://127.0.0.1:{httpPort}/"));
     }
 
+    /// <summary>SIGTERM: the host stops gracefully (as when Kubernetes stops a pod); waits for the process to exit.</summary>
+    public async Task StopAsync(TimeSpan timeout)
+    {
+        if (_process.HasExited)
+        {
+            return;
+        }
+
+        using (var signal = Process.Start("kill", $"-TERM {_process.Id}"))
+        {
+            await signal.WaitForExitAsync();
+        }
+
+        using var bounded = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(bounded.Token);
+    }
+
     /// <summary>SIGKILL: no shutdown code runs, as when a pod is killed.</summary>
     public void Kill()
     {
