@@ -28,6 +28,7 @@ internal sealed class BenchmarkRun(BenchOptions options)
         Directory.CreateDirectory(options.WorkDirectory);
         var machine = MachineInfo.Read(options.WorkDirectory);
         await AddVersionsAsync(machine);
+        machine.Add(("load average at start (1 / 5 / 15 min)", MachineInfo.LoadAverage()));
         try
         {
             foreach (var system in options.Systems)
@@ -56,6 +57,7 @@ internal sealed class BenchmarkRun(BenchOptions options)
             }
         }
 
+        machine.Add(("load average at end (1 / 5 / 15 min)", MachineInfo.LoadAverage()));
         return MarkdownReport.Render(_results, options, machine, startedAt, clock.Elapsed);
     }
 
@@ -130,7 +132,7 @@ internal sealed class BenchmarkRun(BenchOptions options)
         {
             foreach (var clients in options.Clients)
             {
-                var result = await Workload.UncontendedAsync(system, clients, options, _run);
+                var result = await MedianAsync(() => Workload.UncontendedAsync(system, clients, options, _run), r => r.Loop);
                 _results.Uncontended.Add(result);
                 Progress($"{system.Id} uncontended C={clients}: {Summary(result.Loop)}");
             }
@@ -140,7 +142,7 @@ internal sealed class BenchmarkRun(BenchOptions options)
         {
             foreach (var clients in options.HotClients)
             {
-                var result = await Workload.HotAsync(system, clients, options, _run);
+                var result = await MedianAsync(() => Workload.HotAsync(system, clients, options, _run), r => r.Loop);
                 _results.Hot.Add(result);
                 Progress($"{system.Id} hot C={clients}: {Summary(result.Loop)}, hand-off p99 {MarkdownReport.Ms(result.Handoff, 0.99)} ms, max/min {result.Fairness:0.00}, violations {result.Violations}");
             }
@@ -150,7 +152,7 @@ internal sealed class BenchmarkRun(BenchOptions options)
         {
             if (system.SupportsShared)
             {
-                var result = await Workload.ReadMostlyAsync(system, options, _run);
+                var result = await MedianAsync(() => Workload.ReadMostlyAsync(system, options, _run), r => r.Loop);
                 _results.ReadMostly.Add(result);
                 Progress($"{system.Id} read-mostly C={result.Clients}: {Summary(result.Loop)}");
             }
@@ -171,7 +173,7 @@ internal sealed class BenchmarkRun(BenchOptions options)
         _results.Targets[ceiling.Id] = ceiling;
         foreach (var clients in options.Clients)
         {
-            var result = await Workload.CeilingAsync(ceiling, clients, options);
+            var result = await MedianAsync(() => Workload.CeilingAsync(ceiling, clients, options), r => r.Loop);
             _results.Uncontended.Add(result);
             Progress($"{ceiling.Id} C={clients}: {Summary(result.Loop)}");
         }
@@ -209,6 +211,18 @@ internal sealed class BenchmarkRun(BenchOptions options)
             Progress($"{id} many names: not measured: {e.Message}");
             _results.Skips.Add(new Skip(id, "many-names", FirstLine(e.Message)));
         }
+    }
+
+    /// <summary>Runs a cell <see cref="BenchOptions.Repeat"/> times and keeps the run with the median throughput.</summary>
+    private async Task<T> MedianAsync<T>(Func<Task<T>> cell, Func<T, LoopResult> loop)
+    {
+        var runs = new List<T>();
+        for (var i = 0; i < options.Repeat; i++)
+        {
+            runs.Add(await cell());
+        }
+
+        return runs.OrderBy(r => loop(r).PerSecond).ElementAt(runs.Count / 2);
     }
 
     /// <summary>
@@ -381,7 +395,7 @@ internal sealed class BenchmarkRun(BenchOptions options)
 
     private static string FirstLine(string text) => text.Split('\n')[0];
 
-    private static void Progress(string line) => Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {line}");
+    private static void Progress(string line) => Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {line} (load {MachineInfo.LoadAverage().Split(' ')[0]})");
 
     /// <summary>A started service (null members when it could not be used) that stops with its scope.</summary>
     private sealed record RunningService(ProcessHost? Host, HttpClient? Http, ServiceSystem? System) : IAsyncDisposable

@@ -36,6 +36,13 @@ internal static partial class MachineInfo
     /// What a WAL commit costs the disk: an 8 kB block of an already allocated file rewritten and flushed with
     /// fdatasync (no size change, so no journal commit), as PostgreSQL's default wal_sync_method does.
     /// </summary>
+    /// <summary>
+    /// The 1/5/15-minute load averages: this run's own processes count too, but a value well above the client
+    /// count of the busiest cell says that something else was using the two cores during the run.
+    /// </summary>
+    public static string LoadAverage()
+        => File.Exists("/proc/loadavg") ? string.Join(" / ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
+
     private static Histogram FsyncLatency(string directory)
     {
         var path = Path.Combine(directory, "fsync-probe.bin");

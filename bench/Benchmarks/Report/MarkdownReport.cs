@@ -15,7 +15,7 @@ internal static class MarkdownReport
         var md = new StringBuilder();
         md.AppendLine(Inv($"## Run of {startedAt:yyyy-MM-dd HH:mm} UTC ({elapsed.TotalMinutes:N1} min)"));
         md.AppendLine();
-        md.AppendLine(Inv($"Cells: {options.Warmup.TotalSeconds:0.#} s warm-up (not counted) + {options.Duration.TotalSeconds:0.#} s measured. Latencies in ms. Closed loop, no think time, hold time 0."));
+        md.AppendLine(Inv($"Cells: {options.Warmup.TotalSeconds:0.#} s warm-up (not counted) + {options.Duration.TotalSeconds:0.#} s measured{(options.Repeat > 1 ? $", each run {options.Repeat} times, the median-throughput run shown" : "")}. Latencies in ms. Closed loop, no think time, hold time 0."));
         md.AppendLine();
         md.AppendLine("| machine | |");
         md.AppendLine("|---|---|");
@@ -115,7 +115,7 @@ internal static class MarkdownReport
         }
 
         var floor = (2 * pg.Loop.Latency.Percentile(0.5)) + (2 * http.Loop.Latency.Percentile(0.5));
-        md.AppendLine(Inv($"Physical floor of a durable pair at C = 1: 2 × commit p50 ({Ms(pg.Loop.Latency, 0.5)}) + 2 × trivial round trip p50 ({Ms(http.Loop.Latency, 0.5)}) = {floor / 1e6:0.###} ms. Pair p50 ÷ floor:"));
+        md.AppendLine(Inv($"Physical floor of a durable pair at C = 1: 2 × commit p50 ({Ms(pg.Loop.Latency, 0.5)}) + 2 × trivial round trip p50 ({Ms(http.Loop.Latency, 0.5)}) = {floor / 1e6:0.###} ms. Pair p50 ÷ floor (the floor is the service's on PostgreSQL; peers that write elsewhere, or nothing, can be below 1):"));
         md.AppendLine();
         md.AppendLine("| system | pair p50 | ÷ floor |");
         md.AppendLine("|---|--:|--:|");
