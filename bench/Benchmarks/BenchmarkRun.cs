@@ -190,7 +190,8 @@ internal sealed class BenchmarkRun(BenchOptions options)
 
         try
         {
-            await using var service = await StartServiceAsync(id, options.CollectionAge);
+            // Long leases: the held phase must still hold all of them when it reads the memory.
+            await using var service = await StartServiceAsync(id, options.CollectionAge, ManyNames.HeldTtlMs);
             if (service.System is null)
             {
                 return;
@@ -229,7 +230,7 @@ internal sealed class BenchmarkRun(BenchOptions options)
     /// Starts the Api on a free loopback port with a fresh store and checks that it serves the lock API; when it
     /// does not (not built, not merged yet, failing at start), the reason is recorded and no system is returned.
     /// </summary>
-    private async Task<RunningService> StartServiceAsync(string id, TimeSpan? collectionAge)
+    private async Task<RunningService> StartServiceAsync(string id, TimeSpan? collectionAge, long? ttlMs = null)
     {
         var dll = options.ApiDll;
         if (dll is null || !File.Exists(dll))
@@ -274,7 +275,7 @@ internal sealed class BenchmarkRun(BenchOptions options)
         }
 
         var http = Http.CreateClient(host.BaseAddress);
-        var system = new ServiceSystem(id, store, http, _ttlMs);
+        var system = new ServiceSystem(id, store, http, ttlMs ?? _ttlMs);
         try
         {
             await using var probe = await system.ConnectAsync(0, CancellationToken.None);

@@ -70,7 +70,8 @@ internal sealed class ProcessHost : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = workDirectory,
+            // The content root is the working directory: the app's own appsettings.json lies beside its dll.
+            WorkingDirectory = Path.GetDirectoryName(Path.GetFullPath(dll))!,
         };
         start.ArgumentList.Add(dll);
         foreach (var argument in arguments)

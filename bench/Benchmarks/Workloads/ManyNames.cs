@@ -19,7 +19,8 @@ namespace OrleansLocks.Benchmarks.Workloads;
  */
 internal static class ManyNames
 {
-    private const long HeldTtlMs = 600_000;
+    /// <summary>TTL of the leases of this workload (10 min): the held phase must not see any expire.</summary>
+    public const long HeldTtlMs = 600_000;
 
     public static async Task<ManyNamesResult> RunAsync(ProcessHost service, ServiceSystem system, BenchOptions options, string run)
     {
