@@ -19,6 +19,9 @@ internal sealed class OperationContext(int client, long measureFrom, long stopAt
 /// <summary>The outcome of one cell: what was counted in the measured window.</summary>
 internal sealed record LoopResult(Histogram Latency, long Operations, long[] OperationsPerClient, long Errors, string? FirstError, TimeSpan Window)
 {
+    /// <summary>The 1-minute load average when the cell ended (this run's own processes included).</summary>
+    public string Load { get; init; } = Report.MachineInfo.LoadAverage().Split(' ')[0];
+
     public double PerSecond => Operations / Window.TotalSeconds;
 }
 
