@@ -19,6 +19,7 @@ internal sealed class BenchmarkRun(BenchOptions options)
     private readonly RunResults _results = new();
     private readonly string _run = Guid.NewGuid().ToString("N")[..6];
     private readonly long _ttlMs = 30_000;
+    private int _cells;
     private NpgsqlDataSource? _peersDatabase;
 
     public async Task<string> RunAsync()
@@ -132,7 +133,7 @@ internal sealed class BenchmarkRun(BenchOptions options)
         {
             foreach (var clients in options.Clients)
             {
-                var result = await MedianAsync(() => Workload.UncontendedAsync(system, clients, options, _run), r => r.Loop);
+                var result = await MedianAsync(() => Workload.UncontendedAsync(system, clients, options, NextCell()), r => r.Loop);
                 _results.Uncontended.Add(result);
                 Progress($"{system.Id} uncontended C={clients}: {Summary(result.Loop)}");
             }
@@ -142,7 +143,7 @@ internal sealed class BenchmarkRun(BenchOptions options)
         {
             foreach (var clients in options.HotClients)
             {
-                var result = await MedianAsync(() => Workload.HotAsync(system, clients, options, _run), r => r.Loop);
+                var result = await MedianAsync(() => Workload.HotAsync(system, clients, options, NextCell()), r => r.Loop);
                 _results.Hot.Add(result);
                 Progress($"{system.Id} hot C={clients}: {Summary(result.Loop)}, hand-off p99 {MarkdownReport.Ms(result.Handoff, 0.99)} ms, max/min {result.Fairness:0.00}, violations {result.Violations}");
             }
@@ -152,7 +153,7 @@ internal sealed class BenchmarkRun(BenchOptions options)
         {
             if (system.SupportsShared)
             {
-                var result = await MedianAsync(() => Workload.ReadMostlyAsync(system, options, _run), r => r.Loop);
+                var result = await MedianAsync(() => Workload.ReadMostlyAsync(system, options, NextCell()), r => r.Loop);
                 _results.ReadMostly.Add(result);
                 Progress($"{system.Id} read-mostly C={result.Clients}: {Summary(result.Loop)}");
             }
@@ -213,6 +214,12 @@ internal sealed class BenchmarkRun(BenchOptions options)
             _results.Skips.Add(new Skip(id, "many-names", FirstLine(e.Message)));
         }
     }
+
+    /// <summary>
+    /// A prefix no earlier cell used: a lock left held by an operation cut off at the end of a cell (a grant whose
+    /// reply was never read) must not make the next cell's lock busy.
+    /// </summary>
+    private string NextCell() => $"{_run}-{++_cells}";
 
     /// <summary>Runs a cell <see cref="BenchOptions.Repeat"/> times and keeps the run with the median throughput.</summary>
     private async Task<T> MedianAsync<T>(Func<Task<T>> cell, Func<T, LoopResult> loop)

@@ -17,7 +17,8 @@ internal static class Workload
             var loop = await ClosedLoop.RunAsync(clients, options.Warmup, options.Duration, async context =>
             {
                 var client = connected[context.Client];
-                var handle = await client.AcquireAsync(names[context.Client], Mode.Exclusive, wait: false, context.Stop)
+                // A try-lock does not wait: it may finish after the window rather than be cut off holding the lock.
+                var handle = await client.AcquireAsync(names[context.Client], Mode.Exclusive, wait: false, context.Hard)
                     ?? throw new BenchProtocolException($"{names[context.Client]} busy although no one else uses it");
                 await client.ReleaseAsync(handle, context.Hard);
             });
