@@ -1,3 +1,5 @@
+using OrleansLocks.Runtime;
+
 namespace OrleansLocks.Silo.Storage;
 
 /// <summary>A stored record: its version (1 for a fresh insert, +1 per update) and its serialized state.</summary>
@@ -16,7 +18,7 @@ internal sealed record StorageWrite(StorageKey Key, int? ExpectedVersion, byte[]
 /// <summary>
 /// The database-specific half of a grain storage provider. The provider-independent half (<see cref="GrainStorage"/>
 /// and <see cref="GrainWriteBatcher"/>) serializes state, validates keys, groups writes and reports outcomes.
-/// Every method maps database failures to <see cref="Runtime.StorageUnavailableException"/>; anything else it throws
+/// Every method maps database failures to <see cref="StorageUnavailableException"/>; anything else it throws
 /// is a bug. Disposable both ways, so that a container disposed synchronously can release it too.
 /// </summary>
 internal interface IGrainStorageBackend : IAsyncDisposable, IDisposable
@@ -39,7 +41,7 @@ internal interface IGrainStorageBackend : IAsyncDisposable, IDisposable
     /// <summary>
     /// Creates or migrates the schema (when <paramref name="createSchema"/>) or verifies that it exists; returns the
     /// schema version found. Idempotent and safe to run from many processes at once. Throws
-    /// <see cref="Runtime.StorageUnavailableException"/> when retrying later may help (the database is unreachable or
+    /// <see cref="StorageUnavailableException"/> when retrying later may help (the database is unreachable or
     /// starting) and <see cref="InvalidOperationException"/> when it will not (wrong credentials, schema missing).
     /// </summary>
     Task<int> InitializeAsync(bool createSchema, CancellationToken cancellationToken);
@@ -54,7 +56,7 @@ internal interface IGrainStorageBackend : IAsyncDisposable, IDisposable
     /// <summary>
     /// Applies <paramref name="writes"/> (distinct keys) in one transaction and commits it once. Returns, per write, the
     /// new version, or 0 when that write's version check failed (it then changed nothing). Throws
-    /// <see cref="Runtime.StorageUnavailableException"/> when the batch failed as a whole: nothing was written, or the
+    /// <see cref="StorageUnavailableException"/> when the batch failed as a whole: nothing was written, or the
     /// outcome is unknown (a failure during commit).
     /// </summary>
     Task<int[]> ExecuteBatchAsync(IReadOnlyList<StorageWrite> writes, CancellationToken cancellationToken);

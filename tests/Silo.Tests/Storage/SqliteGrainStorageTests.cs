@@ -56,7 +56,7 @@ public sealed class SqliteGrainStorageTests : GrainStorageContractTests
                     await storage.WriteStateAsync(StateName, Grain("shared"), state);
                     Interlocked.Increment(ref successes);
                 }
-                catch (Runtime.InconsistentStateException)
+                catch (OrleansLocks.Runtime.InconsistentStateException)
                 {
                     // Another writer got this version first.
                 }
