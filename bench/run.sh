@@ -7,7 +7,8 @@
 #   bench/run.sh --duration 30 --full     longer cells, a million names, 100k leases held
 #   bench/run.sh --systems etcd,redis --workloads uncontended,hot
 # Every other flag goes to the load generator (see its --help text in bench/Benchmarks/BenchOptions.cs).
-# Environment: BENCH_OUT (report file, default bench/results/<UTC time>.md), BENCH_KEEP_LOGS=1 (keep the work dir).
+# Environment: BENCH_OUT (report file, default bench/results/<UTC time>.md), BENCH_KEEP_LOGS=1 (keep the work dir),
+# BENCH_API_DLL (measure this OrleansLocks.Api.dll instead of building ./Api).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -116,8 +117,9 @@ log "Redis $(redis-server --version | sed -E 's/.*v=([^ ]+).*/\1/') on 127.0.0.1
 log "building the load generator and the Api (Release)"
 dotnet build "$root/bench/Benchmarks/Benchmarks.csproj" -c Release -v q -nologo >"$work/build-bench.log" 2>&1 \
   || { tail -30 "$work/build-bench.log"; exit 1; }
-api_dll="$root/Api/bin/Release/net10.0/OrleansLocks.Api.dll"
-if ! dotnet build "$root/Api/Api.csproj" -c Release -v q -nologo >"$work/build-api.log" 2>&1; then
+if [[ -n "${BENCH_API_DLL:-}" ]]; then
+  api_dll="$BENCH_API_DLL"   # an Api built elsewhere (another branch, another configuration), used as it is
+elif api_dll="$root/Api/bin/Release/net10.0/OrleansLocks.Api.dll"; ! dotnet build "$root/Api/Api.csproj" -c Release -v q -nologo >"$work/build-api.log" 2>&1; then
   log "the Api does not build; the service rows will be missing (see $work/build-api.log)"
   tail -10 "$work/build-api.log" >&2
 fi

@@ -86,8 +86,11 @@ internal sealed class ProcessHost : IAsyncDisposable
         start.Environment.Remove("ASPNETCORE_HTTP_PORTS");
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
-        // Console logs of every request would measure the terminal, not the server.
+        // A console line per grant would measure the log pipe, not the server (no peer logs per request either):
+        // warnings only, for the categories the Api's appsettings.json turns up as well.
         start.Environment["Logging__LogLevel__Default"] = "Warning";
+        start.Environment["Logging__LogLevel__OrleansLocks"] = "Warning";
+        start.Environment["Logging__LogLevel__Microsoft.AspNetCore"] = "Warning";
         start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
 
         var logPath = Path.Combine(workDirectory, $"{name}.log");

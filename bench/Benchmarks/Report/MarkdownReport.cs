@@ -209,7 +209,7 @@ internal static class MarkdownReport
             md.AppendLine();
             if (result.BytesPerHeldLock is { } perLock)
             {
-                md.AppendLine(Inv($"Memory per held lock: {perLock:N0} bytes (RSS while {result.Held:N0} leases are held minus RSS just before, over the count; includes what the GC keeps around)."));
+                md.AppendLine(Inv($"Memory per held lock: {perLock:N0} bytes (RSS while {result.Held:N0} leases are held minus the baseline RSS, over the count; includes what the GC keeps around, so an upper bound)."));
             }
 
             var baseline = result.Phases[0].Memory.RssKb;
