@@ -133,7 +133,9 @@ internal sealed class BenchmarkRun(BenchOptions options)
         {
             foreach (var clients in options.Clients)
             {
-                var result = await MedianAsync(() => Workload.UncontendedAsync(system, clients, options, NextCell()), r => r.Loop);
+                var result = await MedianAsync(
+                    async () => await WithWalSyncsAsync(system.Id, () => Workload.UncontendedAsync(system, clients, options, NextCell()), r => r.Loop, (r, w) => r with { WalSyncsPerOperation = w }),
+                    r => r.Loop);
                 _results.Uncontended.Add(result);
                 Progress($"{system.Id} uncontended C={clients}: {Summary(result.Loop)}");
             }
@@ -143,7 +145,9 @@ internal sealed class BenchmarkRun(BenchOptions options)
         {
             foreach (var clients in options.HotClients)
             {
-                var result = await MedianAsync(() => Workload.HotAsync(system, clients, options, NextCell()), r => r.Loop);
+                var result = await MedianAsync(
+                    async () => await WithWalSyncsAsync(system.Id, () => Workload.HotAsync(system, clients, options, NextCell()), r => r.Loop, (r, w) => r with { WalSyncsPerOperation = w }),
+                    r => r.Loop);
                 _results.Hot.Add(result);
                 Progress($"{system.Id} hot C={clients}: {Summary(result.Loop)}, hand-off p99 {MarkdownReport.Ms(result.Handoff, 0.99)} ms, max/min {result.Fairness:0.00}, violations {result.Violations}");
             }
@@ -153,7 +157,9 @@ internal sealed class BenchmarkRun(BenchOptions options)
         {
             if (system.SupportsShared)
             {
-                var result = await MedianAsync(() => Workload.ReadMostlyAsync(system, options, NextCell()), r => r.Loop);
+                var result = await MedianAsync(
+                    async () => await WithWalSyncsAsync(system.Id, () => Workload.ReadMostlyAsync(system, options, NextCell()), r => r.Loop, (r, w) => r with { WalSyncsPerOperation = w }),
+                    r => r.Loop);
                 _results.ReadMostly.Add(result);
                 Progress($"{system.Id} read-mostly C={result.Clients}: {Summary(result.Loop)}");
             }
@@ -174,7 +180,9 @@ internal sealed class BenchmarkRun(BenchOptions options)
         _results.Targets[ceiling.Id] = ceiling;
         foreach (var clients in options.Clients)
         {
-            var result = await MedianAsync(() => Workload.CeilingAsync(ceiling, clients, options), r => r.Loop);
+            var result = await MedianAsync(
+                async () => await WithWalSyncsAsync(ceiling.Id, () => Workload.CeilingAsync(ceiling, clients, options), r => r.Loop, (r, w) => r with { WalSyncsPerOperation = w }),
+                r => r.Loop);
             _results.Uncontended.Add(result);
             Progress($"{ceiling.Id} C={clients}: {Summary(result.Loop)}");
         }
@@ -213,6 +221,19 @@ internal sealed class BenchmarkRun(BenchOptions options)
             Progress($"{id} many names: not measured: {e.Message}");
             _results.Skips.Add(new Skip(id, "many-names", FirstLine(e.Message)));
         }
+    }
+
+    /// <summary>For the systems that write to PostgreSQL, the WAL flushes per counted operation of the window.</summary>
+    private async Task<T> WithWalSyncsAsync<T>(string system, Func<Task<T>> cell, Func<T, LoopResult> loop, Func<T, double?, T> with)
+    {
+        if (options.PostgresAdmin is not { } admin || system is not ("service-postgres" or "pg-lease-table" or "pg-advisory" or "ceiling-pg"))
+        {
+            return await cell();
+        }
+
+        var (result, syncs) = await new PostgresActivity(admin).MeasureAsync(options.Warmup, options.Duration, cell);
+        var operations = loop(result).Operations;
+        return with(result, syncs is { } s && operations > 0 ? (double)s / operations : null);
     }
 
     /// <summary>

@@ -70,25 +70,25 @@ internal static class MarkdownReport
 
         md.AppendLine("### 1. Uncontended: each client on its own lock, acquire+release pairs/s");
         md.AppendLine();
-        md.AppendLine("Ceilings do one operation (one HTTP request, one commit) where the lock systems do a pair. Load = the 1-minute load average at the end of the cell (2 cores; this run's processes included).");
+        md.AppendLine("Ceilings do one operation (one HTTP request, one commit) where the lock systems do a pair. Load = the 1-minute load average at the end of the cell (2 cores; this run's processes included). WAL syncs/op = PostgreSQL WAL flushes (pg_stat_wal.wal_sync) in the window per counted operation, for the systems that use PostgreSQL: how well commits are grouped (approximate: the counters lag up to 1 s).");
         md.AppendLine();
         foreach (var group in results.Uncontended.GroupBy(r => r.Clients).OrderBy(g => g.Key))
         {
             var services = group.Where(r => ServiceIds.Contains(r.System)).ToList();
             md.AppendLine(Inv($"#### C = {group.Key}"));
             md.AppendLine();
-            md.Append("| system | pairs/s (ops/s) | p50 | p99 | p99.9 | errors | load |");
+            md.Append("| system | pairs/s (ops/s) | p50 | p99 | p99.9 | WAL syncs/op | errors | load |");
             foreach (var service in services)
             {
                 md.Append(Inv($" {service.System} ÷ this |"));
             }
 
             md.AppendLine();
-            md.Append("|---|--:|--:|--:|--:|--:|--:|");
+            md.Append("|---|--:|--:|--:|--:|--:|--:|--:|");
             md.AppendLine(string.Concat(services.Select(_ => "--:|")));
             foreach (var row in group)
             {
-                md.Append(Inv($"| {row.System} | {row.Loop.PerSecond:N0} | {Ms(row.Loop.Latency, 0.5)} | {Ms(row.Loop.Latency, 0.99)} | {Ms(row.Loop.Latency, 0.999)} | {Errors(row.Loop)} | {row.Loop.Load} |"));
+                md.Append(Inv($"| {row.System} | {row.Loop.PerSecond:N0} | {Ms(row.Loop.Latency, 0.5)} | {Ms(row.Loop.Latency, 0.99)} | {Ms(row.Loop.Latency, 0.999)} | {Wal(row.WalSyncsPerOperation)} | {Errors(row.Loop)} | {row.Loop.Load} |"));
                 foreach (var service in services)
                 {
                     md.Append(Inv($" {Ratio(service.Loop.PerSecond, row.Loop.PerSecond)} |"));
@@ -143,14 +143,14 @@ internal static class MarkdownReport
             var services = group.Where(r => ServiceIds.Contains(r.System)).ToList();
             md.AppendLine(Inv($"#### C = {group.Key}"));
             md.AppendLine();
-            md.Append("| system | hand-offs/s | hand-off p50 | p99 | p99.9 | cycle p50 | cycle p99 | grants min–max per client | max/min | violations | errors | load |");
+            md.Append("| system | hand-offs/s | hand-off p50 | p99 | p99.9 | cycle p50 | cycle p99 | grants min–max per client | max/min | violations | WAL syncs/hand-off | errors | load |");
             md.AppendLine(string.Concat(services.Select(s => $" {s.System} ÷ this |")));
-            md.Append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+            md.Append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
             md.AppendLine(string.Concat(services.Select(_ => "--:|")));
             foreach (var row in group)
             {
                 var fairness = double.IsInfinity(row.Fairness) ? "∞" : row.Fairness.ToString("0.00", CultureInfo.InvariantCulture);
-                md.Append(Inv($"| {row.System} | {row.Loop.PerSecond:N0} | {Ms(row.Handoff, 0.5)} | {Ms(row.Handoff, 0.99)} | {Ms(row.Handoff, 0.999)} | {Ms(row.Loop.Latency, 0.5)} | {Ms(row.Loop.Latency, 0.99)} | {row.MinGrants:N0}–{row.MaxGrants:N0} | {fairness} | {row.Violations} | {Errors(row.Loop)} | {row.Loop.Load} |"));
+                md.Append(Inv($"| {row.System} | {row.Loop.PerSecond:N0} | {Ms(row.Handoff, 0.5)} | {Ms(row.Handoff, 0.99)} | {Ms(row.Handoff, 0.999)} | {Ms(row.Loop.Latency, 0.5)} | {Ms(row.Loop.Latency, 0.99)} | {row.MinGrants:N0}–{row.MaxGrants:N0} | {fairness} | {row.Violations} | {Wal(row.WalSyncsPerOperation)} | {Errors(row.Loop)} | {row.Loop.Load} |"));
                 md.AppendLine(string.Concat(services.Select(s => $" {Ratio(s.Loop.PerSecond, row.Loop.PerSecond)} |")));
             }
 
@@ -174,19 +174,19 @@ internal static class MarkdownReport
         md.AppendLine("Latency = acquire (with its wait) + release.");
         md.AppendLine();
         var services = results.ReadMostly.Where(r => ServiceIds.Contains(r.System)).ToList();
-        md.Append("| system | pairs/s | p50 | p99 | p99.9 | shared p99 | exclusive p50 | exclusive p99 | errors | load |");
+        md.Append("| system | pairs/s | p50 | p99 | p99.9 | shared p99 | exclusive p50 | exclusive p99 | WAL syncs/op | errors | load |");
         md.AppendLine(string.Concat(services.Select(s => $" {s.System} ÷ this |")));
-        md.Append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+        md.Append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
         md.AppendLine(string.Concat(services.Select(_ => "--:|")));
         foreach (var row in results.ReadMostly)
         {
-            md.Append(Inv($"| {row.System} | {row.Loop.PerSecond:N0} | {Ms(row.Loop.Latency, 0.5)} | {Ms(row.Loop.Latency, 0.99)} | {Ms(row.Loop.Latency, 0.999)} | {Ms(row.Shared, 0.99)} | {Ms(row.Exclusive, 0.5)} | {Ms(row.Exclusive, 0.99)} | {Errors(row.Loop)} | {row.Loop.Load} |"));
+            md.Append(Inv($"| {row.System} | {row.Loop.PerSecond:N0} | {Ms(row.Loop.Latency, 0.5)} | {Ms(row.Loop.Latency, 0.99)} | {Ms(row.Loop.Latency, 0.999)} | {Ms(row.Shared, 0.99)} | {Ms(row.Exclusive, 0.5)} | {Ms(row.Exclusive, 0.99)} | {Wal(row.WalSyncsPerOperation)} | {Errors(row.Loop)} | {row.Loop.Load} |"));
             md.AppendLine(string.Concat(services.Select(s => $" {Ratio(s.Loop.PerSecond, row.Loop.PerSecond)} |")));
         }
 
         foreach (var skip in skipped)
         {
-            md.AppendLine($"| {skip.System} | {skip.Reason} | | | | | | | | |{string.Concat(services.Select(_ => " |"))}");
+            md.AppendLine($"| {skip.System} | {skip.Reason} | | | | | | | | | |{string.Concat(services.Select(_ => " |"))}");
         }
 
         md.AppendLine();
@@ -291,6 +291,8 @@ internal static class MarkdownReport
 
         md.AppendLine();
     }
+
+    private static string Wal(double? perOperation) => perOperation is { } w ? w.ToString("0.00", CultureInfo.InvariantCulture) : "";
 
     private static string Verdict(bool met) => met ? "yes" : "**no**";
 

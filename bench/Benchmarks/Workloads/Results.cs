@@ -3,11 +3,18 @@ using OrleansLocks.Benchmarks.Harness;
 namespace OrleansLocks.Benchmarks.Workloads;
 
 /// <summary>Workload 1, one system at one client count: acquire+release pairs (or single ceiling operations).</summary>
-internal sealed record UncontendedResult(string System, int Clients, LoopResult Loop);
+internal sealed record UncontendedResult(string System, int Clients, LoopResult Loop)
+{
+    /// <summary>PostgreSQL WAL flushes per counted operation in the window (PostgreSQL-backed systems only).</summary>
+    public double? WalSyncsPerOperation { get; init; }
+}
 
 /// <summary>Workload 2: cycles on one lock, the release→next-grant gaps, grants per client and exclusion violations.</summary>
 internal sealed record HotResult(string System, int Clients, LoopResult Loop, Histogram Handoff, long Violations)
 {
+    /// <summary>PostgreSQL WAL flushes per hand-off in the window (PostgreSQL-backed systems only).</summary>
+    public double? WalSyncsPerOperation { get; init; }
+
     public long MinGrants => Loop.OperationsPerClient.Min();
 
     public long MaxGrants => Loop.OperationsPerClient.Max();
@@ -17,7 +24,11 @@ internal sealed record HotResult(string System, int Clients, LoopResult Loop, Hi
 }
 
 /// <summary>Workload 3: 90 % shared, 10 % exclusive pairs over a few locks.</summary>
-internal sealed record ReadMostlyResult(string System, int Clients, int Locks, LoopResult Loop, Histogram Shared, Histogram Exclusive);
+internal sealed record ReadMostlyResult(string System, int Clients, int Locks, LoopResult Loop, Histogram Shared, Histogram Exclusive)
+{
+    /// <summary>PostgreSQL WAL flushes per pair in the window (PostgreSQL-backed systems only).</summary>
+    public double? WalSyncsPerOperation { get; init; }
+}
 
 /// <summary>One phase of workload 4 (many names) with the service's memory and activations after it.</summary>
 internal sealed record ManyNamesPhase(string Name, long Count, TimeSpan Elapsed, Histogram? Latency, long Errors, string? FirstError, Memory Memory, int? Activations, string? Note)
