@@ -7,7 +7,7 @@ using OrleansLocks.Testing;
 
 namespace OrleansLocks.Silo.Tests.Storage;
 
-/// <summary>Restarting the shared PostgreSQL server must not disturb other tests: this collection runs alone.</summary>
+/// <summary>The restart must not disturb other tests: the test restarts a server of its own, and this collection runs alone.</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class PostgresRestartCollection
 {
@@ -21,7 +21,9 @@ public sealed class PostgresGrainStorageRestartTests
     [Fact]
     public async Task Restart_DuringWrites_FailsOnlyAsUnavailableThenRecoversWithCommittedWritesIntact()
     {
-        var server = await PostgresServer.GetAsync();
+        // A server of its own: the shared one (scripts/test.sh starts one for the whole run) serves other test
+        // processes at the same time, and cannot be restarted from here.
+        var server = await PostgresServer.StartDedicatedAsync();
         var connectionString = await server.CreateDatabaseAsync("restart");
         await using var backend = new PostgresGrainStorageBackend(connectionString, "restart", maxConcurrentBatches: 4, TimeProvider.System);
         await backend.InitializeAsync(createSchema: true, CancellationToken.None);
