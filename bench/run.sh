@@ -138,4 +138,9 @@ dotnet "$root/bench/Benchmarks/bin/Release/net10.0/OrleansLocks.Benchmarks.dll" 
   "$@" &
 bench_pid=$!
 pids=("$bench_pid" "${pids[@]}")
-wait "$bench_pid"
+status=0
+wait "$bench_pid" || status=$?
+if ((status != 0)); then
+  log "the load generator exited with status $status$( ((status > 128)) && echo " (signal $((status - 128)))")"
+  exit "$status"
+fi
