@@ -77,18 +77,18 @@ internal static class MarkdownReport
             var services = group.Where(r => ServiceIds.Contains(r.System)).ToList();
             md.AppendLine(Inv($"#### C = {group.Key}"));
             md.AppendLine();
-            md.Append("| system | pairs/s (ops/s) | p50 | p99 | p99.9 | WAL syncs/op | errors | load |");
+            md.Append("| system | pairs/s (ops/s) | p50 | p99 | p99.9 | acquire p50 / p99 | release p50 / p99 | WAL syncs/op | errors | load |");
             foreach (var service in services)
             {
                 md.Append(Inv($" {service.System} ÷ this |"));
             }
 
             md.AppendLine();
-            md.Append("|---|--:|--:|--:|--:|--:|--:|--:|");
+            md.Append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
             md.AppendLine(string.Concat(services.Select(_ => "--:|")));
             foreach (var row in group)
             {
-                md.Append(Inv($"| {row.System} | {row.Loop.PerSecond:N0} | {Ms(row.Loop.Latency, 0.5)} | {Ms(row.Loop.Latency, 0.99)} | {Ms(row.Loop.Latency, 0.999)} | {Wal(row.WalSyncsPerOperation)} | {Errors(row.Loop)} | {row.Loop.Load} |"));
+                md.Append(Inv($"| {row.System} | {row.Loop.PerSecond:N0} | {Ms(row.Loop.Latency, 0.5)} | {Ms(row.Loop.Latency, 0.99)} | {Ms(row.Loop.Latency, 0.999)} | {Halves(row.Acquire)} | {Halves(row.Release)} | {Wal(row.WalSyncsPerOperation)} | {Errors(row.Loop)} | {row.Loop.Load} |"));
                 foreach (var service in services)
                 {
                     md.Append(Inv($" {Ratio(service.Loop.PerSecond, row.Loop.PerSecond)} |"));
@@ -291,6 +291,8 @@ internal static class MarkdownReport
 
         md.AppendLine();
     }
+
+    private static string Halves(Histogram? half) => half is null or { Count: 0 } ? "" : $"{Ms(half, 0.5)} / {Ms(half, 0.99)}";
 
     private static string Wal(double? perOperation) => perOperation is { } w ? w.ToString("0.00", CultureInfo.InvariantCulture) : "";
 

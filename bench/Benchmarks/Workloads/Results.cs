@@ -5,6 +5,12 @@ namespace OrleansLocks.Benchmarks.Workloads;
 /// <summary>Workload 1, one system at one client count: acquire+release pairs (or single ceiling operations).</summary>
 internal sealed record UncontendedResult(string System, int Clients, LoopResult Loop)
 {
+    /// <summary>The acquire half of each counted pair (null for the ceilings, which do one operation).</summary>
+    public Histogram? Acquire { get; init; }
+
+    /// <summary>The release half of each counted pair.</summary>
+    public Histogram? Release { get; init; }
+
     /// <summary>PostgreSQL WAL flushes per counted operation in the window (PostgreSQL-backed systems only).</summary>
     public double? WalSyncsPerOperation { get; init; }
 }

@@ -14,15 +14,25 @@ internal static class Workload
         {
             // Each client its own lock, held for no time: the cost of one acquire and one release.
             var names = Enumerable.Range(0, clients).Select(i => $"u{clients}-{run}-{i}").ToArray();
+            var acquires = Enumerable.Range(0, clients).Select(_ => new Histogram()).ToArray();
+            var releases = Enumerable.Range(0, clients).Select(_ => new Histogram()).ToArray();
             var loop = await ClosedLoop.RunAsync(clients, options.Warmup, options.Duration, async context =>
             {
                 var client = connected[context.Client];
+                var began = Stopwatch.GetTimestamp();
                 // A try-lock does not wait: it may finish after the window rather than be cut off holding the lock.
                 var handle = await client.AcquireAsync(names[context.Client], Mode.Exclusive, wait: false, context.Hard)
                     ?? throw new BenchProtocolException($"{names[context.Client]} busy although no one else uses it");
+                var granted = Stopwatch.GetTimestamp();
                 await client.ReleaseAsync(handle, context.Hard);
+                var ended = Stopwatch.GetTimestamp();
+                if (context.InWindow(began) && context.InWindow(ended))
+                {
+                    acquires[context.Client].Record(ClosedLoop.Nanoseconds(granted - began));
+                    releases[context.Client].Record(ClosedLoop.Nanoseconds(ended - granted));
+                }
             });
-            return new UncontendedResult(system.Id, clients, loop);
+            return new UncontendedResult(system.Id, clients, loop) { Acquire = Merge(acquires), Release = Merge(releases) };
         }
         finally
         {
