@@ -219,11 +219,14 @@ public abstract class ClusterTests(ClusterBackend backend, ITestOutputHelper out
 
         await Eventually.TrueAsync(() => unreachable.Details.Status == SiloStatus.Dead, "the unreachable silo reads itself dead");
 
-        Assert.True(lifetime.ApplicationStopping.IsCancellationRequested);
+        // Dead at once (it refuses calls from that moment); its activations are dropped and its host told to stop next.
+        await Eventually.TrueAsync(() => lifetime.ApplicationStopping.IsCancellationRequested, "the dead silo stops its host");
         Assert.Equal(0, catalog.ActivationCount);
         var call = catalog.InvokeCall(new GrainId("lock", "any"), Method(nameof(ILockGrain.GetStateAsync)), []);
         await Assert.ThrowsAsync<SiloUnavailableException>(() => call.Task);
-        Assert.All(Cluster.Silos.Where(s => s != unreachable), s => Assert.Equal(SiloStatus.Dead, s.Membership.Current.GetStatus(address)));
+        await Eventually.TrueAsync(
+            () => Cluster.Silos.Where(s => s != unreachable).All(s => s.Membership.Current.GetStatus(address) == SiloStatus.Dead),
+            "every other silo sees it dead");
         await Cluster.StopSiloAsync(unreachable);
         await Cluster.WaitForLivenessToStabilizeAsync();
         Assert.Equal(AcquireStatus.Granted, (await AcquireAsync(Cluster.Silos[0], "after", "alice", "r1")).Status);
