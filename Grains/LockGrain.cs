@@ -1,0 +1,395 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OrleansLocks.Runtime;
+
+namespace OrleansLocks.Grains;
+
+/*
+ * Design note — the lock grain: LockStateMachine over IPersistentState<LockState>, a TimeProvider and one timer.
+ *
+ * Commit before reply. Every turn runs the machine on the in-memory state; if it changed, the grain awaits one
+ * version-checked WriteStateAsync before anything else leaves the turn (reply, waiter signals, timer, logs).
+ * A write that throws (InconsistentStateException: another activation wrote; StorageUnavailableException: outcome
+ * unknown) propagates. The in-memory state is then ahead of storage, so this activation is poisoned: it asks to
+ * be deactivated, wakes every waiter (they re-poll, landing on a fresh activation that re-reads), and refuses
+ * further calls with InconsistentStateException, which the runtime retries on a fresh activation. The runtime
+ * drops the activation anyway; this is belt and braces so no reply is ever based on unwritten state.
+ *
+ * Waiting outside the turn. WaitAsync is [AlwaysInterleave]: it runs concurrently with turns, so it touches only
+ * the signal map (requestId -> TaskCompletionSource, under a lock). Invariant at the end of every turn: every
+ * waiter in the state has a signal. Signals are created in-turn after the commit that enqueued the waiter (or at
+ * activation for loaded waiters) and completed in-turn after the commit that removed it; completions run
+ * asynchronously (RunContinuationsAsynchronously) so no WaitAsync continuation ever runs inside a turn.
+ *
+ * Punctuality. One grain timer, re-armed after every turn to the machine's next deadline, with keepAlive so an
+ * activation with holders or waiters is not collected as idle; disposed when the lock is empty. Timers are
+ * volatile: OnActivateAsync re-arms from persisted state after recovery. Expiry never depends on the timer: every
+ * operation sweeps first.
+ *
+ * OnDeactivateAsync never persists (it does not run after a crash, so nothing may depend on it): it only wakes
+ * waiters so their long polls re-poll elsewhere.
+ */
+
+/// <summary>The grain that owns one named lock (grain type "lock", key = lock name).</summary>
+internal sealed partial class LockGrain(
+    IGrainContext context,
+    TimeProvider timeProvider,
+    IOptions<LockOptions> options,
+    ILogger<LockGrain> logger) : Grain(context), ILockGrain
+{
+    /// <summary>The persistent state name; storage rows are keyed by it.</summary>
+    public const string StateName = "lock";
+
+    /// <summary>Timers run at most this far ahead; a longer deadline is reached by re-arming.</summary>
+    private static readonly TimeSpan MaxTimerDue = TimeSpan.FromHours(1);
+
+    private readonly IPersistentState<LockState> _state = context.GetPersistentState<LockState>(StateName);
+    private readonly LockStateMachine _machine = new(context.GrainId.Key, options.Value);
+    private readonly LockOptions _options = options.Value;
+    private readonly Lock _signalsGate = new();
+
+    // Allocated with the first waiter: most locks never have one.
+    private Dictionary<string, TaskCompletionSource>? _signals;
+    private IGrainTimer? _timer;
+    private DateTimeOffset? _timerDue;
+    private bool _stale;
+
+    private string Name => _machine.Name;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        var changes = _machine.Recover(_state.State, now);
+        if (changes.StateChanged)
+        {
+            await WriteAsync();
+        }
+
+        foreach (var waiter in _state.State.Waiters)
+        {
+            AddSignal(waiter.RequestId);
+        }
+
+        AfterCommit(changes, now);
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        // Wake every long poll: the waiter's next poll re-activates the lock (on this or another silo).
+        CompleteAllSignals();
+        _timer?.Dispose();
+        _timer = null;
+        _timerDue = null;
+        return Task.CompletedTask;
+    }
+
+    public async Task<AcquireResult> AcquireAsync(AcquireCommand command)
+    {
+        var now = Begin();
+        var outcome = _machine.Acquire(_state.State, now, command);
+        await CommitAsync(outcome.Changes, now);
+        return outcome.Result;
+    }
+
+    public async Task<AcquireResult> PollAsync(string requestId)
+    {
+        var now = Begin();
+        var outcome = _machine.Poll(_state.State, now, requestId);
+        await CommitAsync(outcome.Changes, now);
+        return outcome.Result;
+    }
+
+    public async Task WaitAsync(string requestId, TimeSpan timeout)
+    {
+        TaskCompletionSource? signal = null;
+        lock (_signalsGate)
+        {
+            _signals?.TryGetValue(requestId, out signal);
+        }
+
+        if (signal is null || timeout <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        // The Api bounds the wait; the clamp only keeps a caller's bug from becoming an ArgumentOutOfRangeException.
+        var bound = _options.MaxWait > TimeSpan.Zero ? _options.MaxWait : TimeSpan.FromMinutes(1);
+        try
+        {
+            await signal.Task.WaitAsync(timeout < bound ? timeout : bound, timeProvider);
+        }
+        catch (TimeoutException)
+        {
+            // The caller polls for the outcome either way.
+        }
+    }
+
+    public async Task CancelWaitAsync(string requestId)
+    {
+        var now = Begin();
+        var outcome = _machine.CancelWait(_state.State, now, requestId);
+        await CommitAsync(outcome.Changes, now);
+    }
+
+    public async Task<RenewResult> RenewAsync(string leaseId, TimeSpan? ttl)
+    {
+        var now = Begin();
+        var outcome = _machine.Renew(_state.State, now, leaseId, ttl);
+        await CommitAsync(outcome.Changes, now);
+        return outcome.Result;
+    }
+
+    public async Task<ReleaseResult> ReleaseAsync(string leaseId)
+    {
+        var now = Begin();
+        var outcome = _machine.Release(_state.State, now, leaseId);
+        await CommitAsync(outcome.Changes, now);
+        return outcome.Result;
+    }
+
+    public async Task<ValidateResult> ValidateAsync(long fencingToken)
+    {
+        var now = Begin();
+        var outcome = _machine.Validate(_state.State, now, fencingToken);
+        await CommitAsync(outcome.Changes, now);
+        return outcome.Result;
+    }
+
+    public async Task<ForceReleaseResult> ForceReleaseAsync(string requestedBy, string reason)
+    {
+        var now = Begin();
+        var outcome = _machine.ForceRelease(_state.State, now, requestedBy, reason);
+        await CommitAsync(outcome.Changes, now);
+        return outcome.Result;
+    }
+
+    public async Task<LockStateView> GetStateAsync()
+    {
+        var now = Begin();
+        var outcome = _machine.GetState(_state.State, now);
+        await CommitAsync(outcome.Changes, now);
+        return outcome.Result;
+    }
+
+    /// <summary>The timer's turn: expire and abandon what is due, advance the queue, re-arm.</summary>
+    private async Task OnTimerAsync(CancellationToken cancellationToken)
+    {
+        if (_stale)
+        {
+            return;
+        }
+
+        var now = timeProvider.GetUtcNow();
+        _timerDue = null;
+        var changes = _machine.Sweep(_state.State, now);
+        await CommitAsync(changes, now);
+    }
+
+    private DateTimeOffset Begin()
+        => _stale
+            ? throw new InconsistentStateException($"The activation of lock '{Name}' failed to write its state and is being deactivated.")
+            : timeProvider.GetUtcNow();
+
+    private async Task CommitAsync(LockChanges changes, DateTimeOffset now)
+    {
+        if (changes.StateChanged)
+        {
+            await WriteAsync();
+        }
+
+        if (changes.Enqueued is { } enqueued)
+        {
+            AddSignal(enqueued);
+        }
+
+        AfterCommit(changes, now);
+    }
+
+    private async Task WriteAsync()
+    {
+        try
+        {
+            await _state.WriteStateAsync();
+        }
+        catch (Exception exception)
+        {
+            _stale = true;
+            LogWriteFailed(Name, exception);
+            _timer?.Dispose();
+            _timer = null;
+            _timerDue = null;
+            CompleteAllSignals();
+            GrainContext.DeactivateOnIdle();
+            throw;
+        }
+    }
+
+    /// <summary>Everything that follows a commit: wake departed waiters, re-arm the timer, log.</summary>
+    private void AfterCommit(LockChanges changes, DateTimeOffset now)
+    {
+        foreach (var requestId in changes.LeftQueue)
+        {
+            CompleteSignal(requestId);
+        }
+
+        ArmTimer(now);
+        foreach (var lockEvent in changes.Events)
+        {
+            Log(lockEvent);
+        }
+    }
+
+    private void ArmTimer(DateTimeOffset now)
+    {
+        if (_machine.NextDeadline(_state.State) is not { } deadline)
+        {
+            _timer?.Dispose();
+            _timer = null;
+            _timerDue = null;
+            return;
+        }
+
+        var dueAt = deadline - now > MaxTimerDue ? now + MaxTimerDue : deadline;
+        if (_timer is not null && _timerDue == dueAt)
+        {
+            return;
+        }
+
+        var due = dueAt > now ? dueAt - now : TimeSpan.Zero;
+        if (_timer is null)
+        {
+            _timer = GrainContext.RegisterGrainTimer(OnTimerAsync, due, Timeout.InfiniteTimeSpan, keepAlive: true);
+        }
+        else
+        {
+            _timer.Change(due, Timeout.InfiniteTimeSpan);
+        }
+
+        _timerDue = dueAt;
+    }
+
+    private void AddSignal(string requestId)
+    {
+        lock (_signalsGate)
+        {
+            _signals ??= new Dictionary<string, TaskCompletionSource>(StringComparer.Ordinal);
+            _signals.TryAdd(requestId, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        }
+    }
+
+    private void CompleteSignal(string requestId)
+    {
+        TaskCompletionSource? signal = null;
+        lock (_signalsGate)
+        {
+            if (_signals is not null && _signals.Remove(requestId, out signal) && _signals.Count == 0)
+            {
+                _signals = null;
+            }
+        }
+
+        signal?.TrySetResult();
+    }
+
+    private void CompleteAllSignals()
+    {
+        Dictionary<string, TaskCompletionSource>? signals;
+        lock (_signalsGate)
+        {
+            signals = _signals;
+            _signals = null;
+        }
+
+        if (signals is not null)
+        {
+            foreach (var signal in signals.Values)
+            {
+                signal.TrySetResult();
+            }
+        }
+    }
+
+    private void Log(LockEvent e)
+    {
+        switch (e.Kind)
+        {
+            case LockEventKind.Requested:
+                LogRequested(Name, e.Owner, e.Mode, e.RequestId);
+                break;
+            case LockEventKind.Queued:
+                LogQueued(Name, e.Owner, e.Mode, e.RequestId, e.Position);
+                break;
+            case LockEventKind.Granted:
+                LogGranted(Name, e.Owner, e.Mode, e.FencingToken, e.RequestId, e.ExpiresAt);
+                break;
+            case LockEventKind.Renewed:
+                LogRenewed(Name, e.Owner, e.FencingToken, e.RequestId, e.ExpiresAt);
+                break;
+            case LockEventKind.Released:
+                LogReleased(Name, e.Owner, e.Mode, e.FencingToken, e.RequestId);
+                break;
+            case LockEventKind.Expired:
+                LogExpired(Name, e.Owner, e.Mode, e.FencingToken, e.RequestId, e.ExpiresAt);
+                break;
+            case LockEventKind.WaiterAbandoned:
+                LogWaiterAbandoned(Name, e.Owner, e.Mode, e.RequestId, e.Position);
+                break;
+            case LockEventKind.WaitCancelled:
+                LogWaitCancelled(Name, e.Owner, e.Mode, e.RequestId, e.Position);
+                break;
+            case LockEventKind.ForceReleased:
+                LogForceReleased(Name, e.Owner, e.Mode, e.FencingToken, e.RequestId, e.By, e.Reason);
+                break;
+            case LockEventKind.FencingBumped:
+                LogFencingBumped(Name, e.By, e.Reason, e.Count, e.FencingToken);
+                break;
+            case LockEventKind.LeaseRecovered:
+                LogLeaseRecovered(Name, e.Owner, e.FencingToken, e.RequestId, e.ExpiresAt);
+                break;
+            case LockEventKind.WaiterRecovered:
+                LogWaiterRecovered(Name, e.Owner, e.Mode, e.RequestId);
+                break;
+            default:
+                break;
+        }
+    }
+
+    [LoggerMessage(3000, LogLevel.Debug, "Lock {LockName}: {Owner} requests {Mode} (request {RequestId})")]
+    private partial void LogRequested(string lockName, string owner, LockMode mode, string requestId);
+
+    [LoggerMessage(3001, LogLevel.Debug, "Lock {LockName}: {Owner} queued for {Mode} at position {Position} (request {RequestId})")]
+    private partial void LogQueued(string lockName, string owner, LockMode mode, string requestId, int position);
+
+    [LoggerMessage(3002, LogLevel.Information, "Lock {LockName}: granted {Mode} to {Owner} with token {FencingToken} until {ExpiresAt} (request {RequestId})")]
+    private partial void LogGranted(string lockName, string owner, LockMode mode, long fencingToken, string requestId, DateTimeOffset? expiresAt);
+
+    [LoggerMessage(3003, LogLevel.Debug, "Lock {LockName}: {Owner} renewed token {FencingToken} until {ExpiresAt} (request {RequestId})")]
+    private partial void LogRenewed(string lockName, string owner, long fencingToken, string requestId, DateTimeOffset? expiresAt);
+
+    [LoggerMessage(3004, LogLevel.Information, "Lock {LockName}: {Owner} released {Mode} token {FencingToken} (request {RequestId})")]
+    private partial void LogReleased(string lockName, string owner, LockMode mode, long fencingToken, string requestId);
+
+    [LoggerMessage(3005, LogLevel.Information, "Lock {LockName}: {Mode} lease of {Owner} with token {FencingToken} expired at {ExpiresAt} (request {RequestId})")]
+    private partial void LogExpired(string lockName, string owner, LockMode mode, long fencingToken, string requestId, DateTimeOffset? expiresAt);
+
+    [LoggerMessage(3006, LogLevel.Information, "Lock {LockName}: abandoned waiter {Owner} for {Mode} at position {Position}: it stopped polling (request {RequestId})")]
+    private partial void LogWaiterAbandoned(string lockName, string owner, LockMode mode, string requestId, int position);
+
+    [LoggerMessage(3007, LogLevel.Debug, "Lock {LockName}: waiter {Owner} for {Mode} at position {Position} cancelled (request {RequestId})")]
+    private partial void LogWaitCancelled(string lockName, string owner, LockMode mode, string requestId, int position);
+
+    [LoggerMessage(3008, LogLevel.Warning, "Lock {LockName}: {Mode} lease of {Owner} with token {FencingToken} force-released by {By}: {Reason} (request {RequestId})")]
+    private partial void LogForceReleased(string lockName, string owner, LockMode mode, long fencingToken, string requestId, string? by, string? reason);
+
+    [LoggerMessage(3009, LogLevel.Warning, "Lock {LockName}: force-release by {By}: {Reason}; {HoldersRemoved} holders removed, fencing counter now {FencingCounter}")]
+    private partial void LogFencingBumped(string lockName, string? by, string? reason, int holdersRemoved, long fencingCounter);
+
+    [LoggerMessage(3010, LogLevel.Warning, "Lock {LockName}: lease of {Owner} with token {FencingToken} passed its deadline while the lock was not hosted; extended to {ExpiresAt} (request {RequestId})")]
+    private partial void LogLeaseRecovered(string lockName, string owner, long fencingToken, string requestId, DateTimeOffset? expiresAt);
+
+    [LoggerMessage(3011, LogLevel.Information, "Lock {LockName}: waiter {Owner} for {Mode} passed its poll deadline while the lock was not hosted; place kept (request {RequestId})")]
+    private partial void LogWaiterRecovered(string lockName, string owner, LockMode mode, string requestId);
+
+    [LoggerMessage(3020, LogLevel.Warning, "Lock {LockName}: writing the state failed; the activation drops its state and is deactivated")]
+    private partial void LogWriteFailed(string lockName, Exception exception);
+}
