@@ -58,3 +58,17 @@ public sealed class RunOptionsTests
         Assert.False(verdict.Growing);
     }
 }
+
+public sealed class FuzzInputsTests
+{
+    [Fact]
+    public void Sample_FixedSeed_SameCasesEveryRunAndTheRequestedCount()
+    {
+        var first = Fuzzing.FuzzInputs.Sample(Fuzzing.FuzzInputs.Request, 5, 50).Select(r => r.Describe()).ToList();
+        var second = Fuzzing.FuzzInputs.Sample(Fuzzing.FuzzInputs.Request, 5, 50).Select(r => r.Describe()).ToList();
+
+        Assert.Equal(50, first.Count);
+        Assert.Equal(first, second);
+        Assert.True(first.Distinct().Count() > 30, "the generator should vary its cases");
+    }
+}
