@@ -84,6 +84,13 @@ public sealed class BadInputFuzzTests(FuzzServiceFixture service) : IClassFixtur
                 service.Touched.TryAdd(c.Name, true);
             }
 
+            if (c.Path.Contains("%00", StringComparison.Ordinal))
+            {
+                // The in-process test client refuses to send a NUL in the path (Kestrel answers such a request 400
+                // before it reaches the app), so there is nothing of the Api's to test.
+                continue;
+            }
+
             var (status, body) = await SendAsync(service.Client, new HttpMethod(c.Method), c.Path, c.Body, c.ContentType, c.Headers);
             if (status >= 500)
             {
@@ -141,9 +148,9 @@ public sealed class BadInputFuzzTests(FuzzServiceFixture service) : IClassFixtur
                     failures.Add($"granted ttlMs {ttlMs} outside 1 s..1 h for {json}");
                 }
             }
-            else if (status != 400)
+            else if (status is not (400 or 413))
             {
-                failures.Add($"{status} (expected 200 or 400) for POST /locks/{name}/acquire {json} → {Preview(body)}");
+                failures.Add($"{status} (expected 200, 400, or 413 for a body over the limit) for POST /locks/{name}/acquire {json} → {Preview(body)}");
             }
         }
 
