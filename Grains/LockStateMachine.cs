@@ -380,8 +380,8 @@ internal sealed class LockStateMachine(string name, LockOptions options, Func<st
     /// <summary>
     /// Applied once when the lock is activated at <paramref name="activationTime"/>. Deadlines that passed while no
     /// silo hosted the lock were not the holders' fault: such leases get ExpiresAt = activation + RecoveryGrace, and
-    /// such waiters PollDeadline = activation + RecoveryGrace, so holders can renew and retrying clients keep their
-    /// place. Then the usual sweep runs.
+    /// such waiters PollDeadline = activation time, so holders can renew and retrying clients keep their place for
+    /// WaiterGrace as after any dropped request. Then the usual sweep runs.
     /// </summary>
     public LockChanges Recover(LockState state, DateTimeOffset activationTime)
     {
@@ -408,7 +408,9 @@ internal sealed class LockStateMachine(string name, LockOptions options, Func<st
             {
                 if (waiter.PollDeadline < activationTime)
                 {
-                    waiter.PollDeadline = extendedTo;
+                    // Not extendedTo: no request of this waiter is in flight, so the usual rules for an unpolled
+                    // waiter apply from now on (its place is kept for WaiterGrace; a grant gets the short first lease).
+                    waiter.PollDeadline = activationTime;
                     changes.MarkChanged();
                     changes.Add(new LockEvent(LockEventKind.WaiterRecovered, waiter.Owner, waiter.Mode, waiter.RequestId));
                 }

@@ -25,7 +25,10 @@ public sealed class GrainCollectionOptions
 {
     public const string SectionName = "GrainCollection";
 
-    /// <summary>An activation idle (no call, no timer tick, and reporting itself idle) for this long is deactivated. Default 10 minutes.</summary>
+    /// <summary>
+    /// An activation with no call and no keep-alive timer tick for this long, nothing queued or running, and no armed
+    /// keep-alive timer is deactivated (ticks of other timers do not count: timers do not keep a grain alive). Default 10 minutes.
+    /// </summary>
     public TimeSpan CollectionAge { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>How often the collector looks for idle activations. Default 1 minute.</summary>

@@ -14,13 +14,13 @@ public static class SiloServiceCollectionExtensions
     /// Binds and validates <see cref="SiloOptions"/> and <see cref="GrainCollectionOptions"/> at start-up.
     /// </summary>
     public static IServiceCollection AddGrainRuntime(this IServiceCollection services, IConfiguration configuration)
-        => throw new NotImplementedException("placeholder until the runtime lands");
+        => GrainRuntimeServices.AddGrainRuntime(services, configuration);
 
     /// <summary>Registers grain class <typeparamref name="TGrain"/> for interface <typeparamref name="TGrainInterface"/> under grain type name <paramref name="grainType"/>.</summary>
     public static IServiceCollection AddGrain<TGrainInterface, TGrain>(this IServiceCollection services, string grainType)
         where TGrainInterface : IGrainWithStringKey
         where TGrain : class, IGrainBase, TGrainInterface
-        => throw new NotImplementedException("placeholder until the runtime lands");
+        => GrainRuntimeServices.AddGrain(services, typeof(TGrainInterface), typeof(TGrain), grainType);
 
     /// <summary>
     /// Adds the grain storage chosen by the <c>Storage</c> section (<see cref="GrainStorageOptions"/>):

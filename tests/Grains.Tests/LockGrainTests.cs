@@ -405,8 +405,10 @@ public sealed class LockGrainTests
         Assert.Equal(writes + 1, _store.Writes);
         var now = _time.GetUtcNow();
         Assert.Equal(now + TimeSpan.FromSeconds(15), Assert.Single(Stored().Holders).ExpiresAt);
-        Assert.Equal(now + TimeSpan.FromSeconds(15), Assert.Single(Stored().Waiters).PollDeadline);
-        Assert.Equal(now + TimeSpan.FromSeconds(15), Assert.Single(secondContext.LiveTimers).DueAt);
+        Assert.Equal(now, Assert.Single(Stored().Waiters).PollDeadline);
+
+        // The next deadline is the waiter's: its place is kept for WaiterGrace unless its client comes back.
+        Assert.Equal(now + TimeSpan.FromSeconds(10) + TimeSpan.FromTicks(1), Assert.Single(secondContext.LiveTimers).DueAt);
         Assert.Contains(_logger.Entries, e => e.EventId.Id == 3010 && e.Level == LogLevel.Warning);
 
         var renewed = await second.RenewAsync(lease.LeaseId, null);

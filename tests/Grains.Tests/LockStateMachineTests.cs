@@ -635,7 +635,7 @@ public sealed partial class LockStateMachineTests
         Assert.True(changes.StateChanged);
         Assert.Equal(At(115), _state.Holders.Single(h => h.LeaseId == passed.LeaseId).ExpiresAt);
         Assert.Equal(At(200), _state.Holders.Single(h => h.LeaseId == live.LeaseId).ExpiresAt);
-        Assert.Equal(At(115), _state.Waiters.Single().PollDeadline);
+        Assert.Equal(At(100), _state.Waiters.Single().PollDeadline);
         Assert.Contains(changes.Events, e => e.Kind == LockEventKind.LeaseRecovered && e.FencingToken == passed.FencingToken);
         Assert.Contains(changes.Events, e => e.Kind == LockEventKind.WaiterRecovered && e.RequestId == "x");
 
