@@ -6,7 +6,8 @@ using OrleansLocks.FaultChecker.History;
 namespace OrleansLocks.FaultChecker.Reporting;
 
 /// <summary>Recovery after one fault: from its end to the first acknowledged grant completed after it.</summary>
-internal sealed record Recovery(Operation Fault, double? RecoveryMs);
+/// <param name="LongestGapMs">The longest time without an acknowledged grant from the fault's start to that first grant after it.</param>
+internal sealed record Recovery(Operation Fault, double? RecoveryMs, double? LongestGapMs);
 
 /// <summary>Renders a run as Markdown: verdict, operations, faults, recovery, store, liveness, violations.</summary>
 internal static class MarkdownReport
@@ -18,7 +19,20 @@ internal static class MarkdownReport
         {
             var i = Array.BinarySearch(grants, f.CompletedMs);
             i = i < 0 ? ~i : i;
-            return new Recovery(f, i < grants.Length ? grants[i] - f.CompletedMs : null);
+            if (i >= grants.Length)
+            {
+                return new Recovery(f, null, null);
+            }
+
+            var previous = f.InvokedMs;
+            var gap = 0.0;
+            foreach (var g in grants.Where(g => g > f.InvokedMs && g <= grants[i]))
+            {
+                gap = Math.Max(gap, g - previous);
+                previous = g;
+            }
+
+            return new Recovery(f, grants[i] - f.CompletedMs, gap);
         })];
     }
 
@@ -127,17 +141,18 @@ internal static class MarkdownReport
             return;
         }
 
-        md.AppendLine("| # | fault | start s | duration ms | recovery ms | what happened |");
-        md.AppendLine("|---:|---|---:|---:|---:|---|");
+        md.AppendLine("| # | fault | start s | duration ms | recovery ms | longest grant gap ms | what happened |");
+        md.AppendLine("|---:|---|---:|---:|---:|---:|---|");
         var n = 0;
         foreach (var r in recoveries)
         {
             var f = r.Fault;
-            md.AppendLine(CultureInfo.InvariantCulture, $"| {++n} | {f.Code}{(f.Outcome == OpOutcome.Ok ? "" : " (not injected)")} | {f.InvokedMs / 1000:0.0} | {f.CompletedMs - f.InvokedMs:0} | {(r.RecoveryMs is { } ms ? ms.ToString("0", CultureInfo.InvariantCulture) : "—")} | {f.Detail} |");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {++n} | {f.Code}{(f.Outcome == OpOutcome.Ok ? "" : " (not injected)")} | {f.InvokedMs / 1000:0.0} | {f.CompletedMs - f.InvokedMs:0} | {Ms(r.RecoveryMs)} | {Ms(r.LongestGapMs)} | {f.Detail} |");
         }
 
         md.AppendLine();
-        md.AppendLine("Recovery = time from the fault's end to the first acknowledged grant completed after it.");
+        md.AppendLine("Recovery = time from the fault's end to the first acknowledged grant completed after it. " +
+            "Longest grant gap = the longest time without any acknowledged grant between the fault's start and that grant.");
         md.AppendLine();
         md.AppendLine("| fault | injected | recovery min ms | median ms | max ms |");
         md.AppendLine("|---|---:|---:|---:|---:|");
@@ -226,6 +241,8 @@ internal static class MarkdownReport
 
         md.AppendLine();
     }
+
+    private static string Ms(double? ms) => ms is { } v ? v.ToString("0", CultureInfo.InvariantCulture) : "—";
 
     private static string Reason(string? detail)
         => detail is null ? "" : detail.StartsWith("connection refused", StringComparison.Ordinal) ? "refused" : detail is "timeout" or "dropped" ? detail : "error";
