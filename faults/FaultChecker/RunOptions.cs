@@ -49,6 +49,9 @@ internal sealed record RunOptions
     /// <summary>How long one acquire request long-polls.</summary>
     public TimeSpan Wait { get; init; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>Fraction of critical sections whose work lasts about the TTL (0.8–1.3×) before a renew, racing expiry.</summary>
+    public double SlowWorkFraction { get; init; } = 0.05;
+
     /// <summary>Calm time after each fault, so recovery can be seen.</summary>
     public TimeSpan FaultInterval { get; init; } = TimeSpan.FromSeconds(4);
 
@@ -93,6 +96,7 @@ internal sealed record RunOptions
           --ttl <t>             lease TTL the clients ask for (default 2s)
           --wait <t>            long-poll wait per acquire request (default 3s)
           --fault-interval <t>  calm time after each fault (default 4s)
+          --slow-work <f>       fraction of critical sections whose work lasts about the TTL, then renews (default 0.05)
           --liveness <k>        critical sections per client required after the faults (default 3)
           --liveness-bound <t>  within how long after the faults end (default 60s)
           --soak                sustained load without faults, sampling memory, handles, threads, activations
@@ -133,6 +137,7 @@ internal sealed record RunOptions
                 "--ttl" => options with { Ttl = ParseDuration(arg, Value()) },
                 "--wait" => options with { Wait = ParseDuration(arg, Value()) },
                 "--fault-interval" => options with { FaultInterval = ParseDuration(arg, Value()) },
+                "--slow-work" => options with { SlowWorkFraction = ParseFraction(arg, Value()) },
                 "--liveness" => options with { LivenessCycles = ParsePositive(arg, Value()) },
                 "--liveness-bound" => options with { LivenessBound = ParseDuration(arg, Value()) },
                 "--soak" => options with { Soak = true },
@@ -160,6 +165,11 @@ internal sealed record RunOptions
         env[pair[..eq]] = pair[(eq + 1)..];
         return options;
     }
+
+    private static double ParseFraction(string arg, string value)
+        => double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var f) && f is >= 0 and <= 1
+            ? f
+            : throw new ArgumentException($"{arg} must be a fraction between 0 and 1, got '{value}'.");
 
     private static int ParsePositive(string arg, string value)
         => int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0

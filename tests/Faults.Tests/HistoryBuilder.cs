@@ -20,7 +20,7 @@ internal sealed class HistoryBuilder
         return indexed;
     }
 
-    public Operation Acquire(string client, long cycle, string lease, long token, double invoked, double completed, long ttlMs = 2000, string? requestId = null, string lockName = Lock)
+    public Operation Acquire(string client, long cycle, string lease, long token, double invoked, double completed, long ttlMs = 2000, string? requestId = null, string lockName = Lock, double? expiresAtMs = null)
         => Add(new Operation
         {
             Process = client,
@@ -34,6 +34,7 @@ internal sealed class HistoryBuilder
             LeaseId = lease,
             Token = token,
             TtlMs = ttlMs,
+            ExpiresAtMs = expiresAtMs,
             Status = 200,
         });
 

@@ -93,6 +93,19 @@ public sealed class HistoryCheckerTests
     }
 
     [Fact]
+    public void Check_LongPollGrantOverlapsByServerDeadline_ReportsMutualExclusion()
+    {
+        // c1 long-polled 3 s and was granted at the end: invocation + ttlMs says nothing (0 + 2000 < 3000), but the
+        // reported deadline, on the history clock, is 5000. c2 holds from 4000.
+        var h = new HistoryBuilder();
+        h.Acquire("c1", 1, "a", 1, 0, 3000, expiresAtMs: 5000);
+        h.Acquire("c2", 1, "b", 2, 3500, 4000);
+        h.Quiesce(9000, counter: 2);
+
+        AssertOnly(h.Check(), Rules.MutualExclusion);
+    }
+
+    [Fact]
     public void Check_ReleaseOfUnknownOutcome_EndsHoldAtItsInvocation()
     {
         var h = new HistoryBuilder();

@@ -13,7 +13,9 @@ namespace OrleansLocks.FaultChecker.Checking;
  * the operations consistent with their invocation/completion intervals:
  *  - A lease's server-side end is never before (acquire or renew invocation) + (ttlMs it reported) - tolerance:
  *    the service computed ttlMs at some instant inside the request's interval, so the real deadline is at least
- *    that far from the invocation. A release that may have taken effect (ok or info) ends the lease no earlier than
+ *    that far from the invocation. That bound is loose for a long-polling acquire (granted late in a long
+ *    interval), so the reported expiresAt is used too, translated onto the history clock at the completion instant
+ *    (the service runs on the harness's host: one real-time clock); the later of the two bounds counts. A release that may have taken effect (ok or info) ends the lease no earlier than
  *    its invocation. So hold = [first acknowledged grant completion, min(release invocation, known expiry)] is
  *    contained in the real server-side lease; two overlapping holds of one lock are two simultaneous leases.
  *    The service may only ever extend a lease beyond this (recovery grace after a restart), never shorten it.
@@ -114,6 +116,11 @@ internal static class HistoryChecker
             if (op.TtlMs is { } ttl)
             {
                 lease.KnownExpiryMs = Math.Max(lease.KnownExpiryMs, op.InvokedMs + ttl - options.ClockToleranceMs);
+            }
+
+            if (op.ExpiresAtMs is { } expiresAt)
+            {
+                lease.KnownExpiryMs = Math.Max(lease.KnownExpiryMs, expiresAt - options.ClockToleranceMs);
             }
 
             if (op.Kind == OpKind.Acquire)

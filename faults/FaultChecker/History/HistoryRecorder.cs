@@ -16,6 +16,9 @@ internal sealed class HistoryRecorder(TimeProvider time, TextWriter? sink = null
 
     public TimeProvider Time => time;
 
+    /// <summary>The harness host's UTC, only to translate the service's deadlines onto the history clock.</summary>
+    public DateTimeOffset UtcNow => time.GetUtcNow();
+
     /// <summary>Appends a completed operation, giving it the next index.</summary>
     public Operation Add(Operation operation)
     {

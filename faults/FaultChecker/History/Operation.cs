@@ -85,6 +85,13 @@ internal sealed record Operation
 
     public DateTimeOffset? ExpiresAt { get; init; }
 
+    /// <summary>
+    /// <see cref="ExpiresAt"/> on the history clock: completion + (expiresAt − the harness's UTC read at completion).
+    /// Sound because the service runs on the harness's host: both read the same real-time clock, and the offset is
+    /// taken at the instant of completion, so only the clock's slew over the TTL (well under the tolerance) enters.
+    /// </summary>
+    public double? ExpiresAtMs { get; init; }
+
     /// <summary>HTTP status, when there was a response.</summary>
     public int? Status { get; init; }
 
@@ -107,7 +114,9 @@ internal sealed record Operation
     };
 
     /// <summary>The operation as one JSON line (the history file's format and the report's evidence).</summary>
-    public string ToLine() => JsonSerializer.Serialize(this with { InvokedMs = Math.Round(InvokedMs, 1), CompletedMs = Math.Round(CompletedMs, 1) }, LineOptions);
+    public string ToLine() => JsonSerializer.Serialize(
+        this with { InvokedMs = Math.Round(InvokedMs, 1), CompletedMs = Math.Round(CompletedMs, 1), ExpiresAtMs = ExpiresAtMs is { } e ? Math.Round(e, 1) : null },
+        LineOptions);
 
     /// <summary>Reads a line written by <see cref="ToLine"/>.</summary>
     public static Operation FromLine(string line)

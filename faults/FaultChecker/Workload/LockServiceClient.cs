@@ -173,7 +173,14 @@ internal sealed class LockServiceClient(HttpClient http, HistoryRecorder history
             op = template with { Outcome = OpOutcome.Info, Detail = e.Message };
         }
 
-        return history.Add(op with { InvokedMs = invoked, CompletedMs = history.Now });
+        var completed = history.Now;
+        var utc = history.UtcNow;
+        return history.Add(op with
+        {
+            InvokedMs = invoked,
+            CompletedMs = completed,
+            ExpiresAtMs = op.ExpiresAt is { } expiresAt ? completed + (expiresAt - utc).TotalMilliseconds : null,
+        });
     }
 
     private static Operation ReadLease(Operation op, JsonElement lease) => op with

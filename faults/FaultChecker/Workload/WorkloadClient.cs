@@ -97,10 +97,21 @@ internal sealed class WorkloadClient(
 
         var token = grant.Token!.Value;
         var leaseId = grant.LeaseId!;
-        await Task.Delay(TimeSpan.FromMilliseconds(random.Next(5, 40)), history.Time, abort);
-        if (random.NextDouble() < 0.2)
+        if (random.NextDouble() < options.SlowWorkFraction)
         {
+            // Work that lasts about the TTL, then a renew: renew, write and release race the lease's expiry at the
+            // service (and the grant of the next waiter), the boundary where off-by-a-little bugs live.
+            var slow = TimeSpan.FromMilliseconds(options.Ttl.TotalMilliseconds * (0.8 + 0.5 * random.NextDouble()));
+            await Task.Delay(slow, history.Time, abort);
             await service.RenewAsync(name, cycle, lockName, leaseId, options.Ttl, abort);
+        }
+        else
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(random.Next(5, 40)), history.Time, abort);
+            if (random.NextDouble() < 0.2)
+            {
+                await service.RenewAsync(name, cycle, lockName, leaseId, options.Ttl, abort);
+            }
         }
 
         var pause = Interlocked.Exchange(ref _pauseRequest, null);
