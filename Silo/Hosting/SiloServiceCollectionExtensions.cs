@@ -27,5 +27,5 @@ public static class SiloServiceCollectionExtensions
     /// <see cref="IGrainStorage"/>, <see cref="IGrainStorageIndex"/> and its health check. Validated at start-up.
     /// </summary>
     public static IServiceCollection AddGrainStorage(this IServiceCollection services, IConfiguration configuration)
-        => throw new NotImplementedException("placeholder until storage lands");
+        => GrainStorageRegistration.AddGrainStorage(services, configuration);
 }

@@ -56,6 +56,14 @@ public sealed class PostgresServer
         }
     }
 
+    /// <summary>
+    /// A throwaway server of its own, started from the OS binaries even when <c>ORLEANSLOCKS_TEST_POSTGRES</c> is
+    /// set, for tests that stop or restart the server (<see cref="RestartAsync"/>): the shared server is used by other
+    /// test processes at the same time (scripts/test.sh starts one for the whole run), and a restart would break
+    /// their connections. Removed when the test process exits.
+    /// </summary>
+    public static Task<PostgresServer> StartDedicatedAsync() => StartThrowawayAsync();
+
     /// <summary>Creates a new, empty database and returns a connection string to it.</summary>
     public async Task<string> CreateDatabaseAsync(string prefix = "test")
     {
@@ -75,7 +83,9 @@ public sealed class PostgresServer
     {
         if (_directory is null || _binDirectory is null)
         {
-            throw new InvalidOperationException("Only a throwaway server started by the tests can be restarted.");
+            throw new InvalidOperationException(
+                $"Only a server started by the tests can be restarted; this one was given by {ConnectionStringVariable}. " +
+                "Use PostgresServer.StartDedicatedAsync() in tests that restart the server.");
         }
 
         await RunPgCtlAsync(_binDirectory, _directory, "-m immediate stop");
@@ -108,8 +118,30 @@ public sealed class PostgresServer
             directory,
             binDirectory);
         await RunPgCtlAsync(binDirectory, directory, "start -w -t 60 -l " + Path.Combine(directory, "server.log"));
+        StartWatchdog(binDirectory, directory);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => server.StopAndDelete();
         return server;
+    }
+
+    /// <summary>
+    /// A test host can die without running ProcessExit handlers (killed by a hang timeout, or cut short at exit).
+    /// A detached watchdog therefore stops the server and deletes its directory once this process is gone.
+    /// </summary>
+    private static void StartWatchdog(string binDirectory, string directory)
+    {
+        var pgCtl = Path.Combine(binDirectory, "pg_ctl");
+        var stop = Environment.UserName == "root"
+            ? $"runuser -u postgres -- {pgCtl} -D {directory}/data -m immediate stop"
+            : $"{pgCtl} -D {directory}/data -m immediate stop";
+        var script = $"while kill -0 {Environment.ProcessId} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1; rm -rf {directory}";
+        var start = new ProcessStartInfo("setsid", ["bash", "-c", script])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetTempPath(),
+        };
+        using var watchdog = Process.Start(start);
     }
 
     private void StopAndDelete()

@@ -1,0 +1,269 @@
+using System.Data;
+using Npgsql;
+using OrleansLocks.Runtime;
+
+namespace OrleansLocks.Silo.Storage.Postgres;
+
+/*
+ * PostgreSQL grain storage.
+ *
+ * One NpgsqlDataSource (one connection pool) per provider, and one provider per process. Statements use positional
+ * parameters and are auto-prepared (Max Auto Prepare is turned on unless the connection string sets it), so the hot
+ * statements are parsed and planned once per connection.
+ *
+ * Writes arrive in batches of distinct records (GrainWriteBatcher). A batch is one NpgsqlBatch without an explicit
+ * transaction: its statements and a single Sync go out together, PostgreSQL runs them as one implicit transaction
+ * and commits at the Sync. One round trip and one commit (one WAL flush) for all writes. Each write is a statement
+ * that cannot fail on a version mismatch, so a conflict never aborts the transaction:
+ *   insert (no ETag):  INSERT ... ON CONFLICT DO NOTHING RETURNING version    -> no row: a record already exists
+ *   update (ETag = v): UPDATE ... SET version = version + 1 ... WHERE ... AND version = v RETURNING version
+ *                                                                             -> no row: the version moved on
+ * Under READ COMMITTED an UPDATE that waits for a concurrent writer of the same row re-checks its WHERE clause
+ * against the committed row, so of two writers expecting the same version exactly one succeeds, across processes.
+ *
+ * Failures: an error the server reports aborts the implicit transaction (nothing written); a broken connection or a
+ * timeout leaves the outcome unknown (the commit may have happened). Both become StorageUnavailableException for
+ * every write of the batch; the runtime drops the activations, which re-read the truth. A broken connection also
+ * clears the pool's idle connections, which are likely dead as well (e.g. after a server restart), so the next
+ * operation connects afresh.
+ */
+
+/// <summary>Grain storage on PostgreSQL (Npgsql).</summary>
+internal sealed class PostgresGrainStorageBackend : IGrainStorageBackend
+{
+    /// <summary>The schema version this code creates and understands.</summary>
+    public const int SchemaVersion = 1;
+
+    private const string ReadSql =
+        "SELECT version, payload FROM orleanslocks_storage WHERE service_id = $1 AND grain_type = $2 AND state_name = $3 AND grain_key = $4";
+
+    private const string InsertSql =
+        "INSERT INTO orleanslocks_storage (service_id, grain_type, state_name, grain_key, version, payload, listed, modified_on) " +
+        "VALUES ($1, $2, $3, $4, 1, $5, $6, $7) " +
+        "ON CONFLICT (service_id, grain_type, state_name, grain_key) DO NOTHING RETURNING version";
+
+    private const string UpdateSql =
+        "UPDATE orleanslocks_storage SET version = version + 1, payload = $5, listed = $6, modified_on = $7 " +
+        "WHERE service_id = $1 AND grain_type = $2 AND state_name = $3 AND grain_key = $4 AND version = $8 RETURNING version";
+
+    private const string SchemaVersionSql = "SELECT version FROM orleanslocks_schema_version WHERE component = 'storage'";
+
+    // Listing: [lower bound] (inclusive for a prefix, exclusive for a cursor) and an optional upper bound (the prefix's
+    // successor); range predicates on the "C"-collated key let the partial index serve the scan.
+    private static readonly string[] ListSql =
+    [
+        ListQuery(">=", upper: false), ListQuery(">=", upper: true), ListQuery(">", upper: false), ListQuery(">", upper: true),
+    ];
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly string _serviceId;
+    private readonly TimeProvider _timeProvider;
+
+    public PostgresGrainStorageBackend(string connectionString, string serviceId, int maxConcurrentBatches, TimeProvider timeProvider)
+    {
+        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        var settings = builder.ConnectionStringBuilder;
+        if (settings.MaxAutoPrepare == 0)
+        {
+            settings.MaxAutoPrepare = 32;
+        }
+
+        settings.ApplicationName ??= "OrleansLocks";
+        Location = $"{settings.Host}:{settings.Port}/{settings.Database}";
+        _dataSource = builder.Build();
+        _serviceId = serviceId;
+        _timeProvider = timeProvider;
+        MaxConcurrentBatches = maxConcurrentBatches;
+    }
+
+    public string Name => "postgres";
+
+    public bool IsDurable => true;
+
+    int IGrainStorageBackend.SchemaVersion => SchemaVersion;
+
+    public int MaxConcurrentBatches { get; }
+
+    /// <summary>Host, port and database (no credentials), for logs.</summary>
+    public string Location { get; }
+
+    public async Task<int> InitializeAsync(bool createSchema, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+            if (createSchema)
+            {
+                await using var script = new NpgsqlCommand(SchemaScripts.Load("PostgreSQL-Storage.sql"), connection);
+                await script.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await using var query = new NpgsqlCommand(SchemaVersionSql, connection);
+            return await query.ExecuteScalarAsync(cancellationToken) is int version
+                ? version
+                : throw new InvalidOperationException(
+                    "The grain storage schema is missing (no 'storage' row in orleanslocks_schema_version); run Silo/Storage/Postgres/PostgreSQL-Storage.sql or set Storage:InitializeSchema=true.");
+        }
+        catch (Exception e) when (PostgresErrors.IsStorageFailure(e))
+        {
+            ClearPoolIfBroken(e);
+            var what = createSchema ? "create its schema" : "find its schema";
+            throw PostgresErrors.IsTransient(e)
+                ? PostgresErrors.ToUnavailable(e, what)
+                : new InvalidOperationException($"PostgreSQL grain storage at {Location} failed to {what}: {PostgresErrors.Describe(e)}", e);
+        }
+    }
+
+    public async Task<StoredRow?> ReadAsync(StorageKey key, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var command = _dataSource.CreateCommand(ReadSql);
+            AddKey(command.Parameters, key);
+            await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SingleRow, cancellationToken);
+            return await reader.ReadAsync(cancellationToken)
+                ? new StoredRow(reader.GetInt32(0), reader.GetFieldValue<byte[]>(1))
+                : null;
+        }
+        catch (Exception e) when (PostgresErrors.IsStorageFailure(e))
+        {
+            ClearPoolIfBroken(e);
+            throw PostgresErrors.ToUnavailable(e, $"read {key}");
+        }
+    }
+
+    public async Task<IReadOnlyList<ListedRow>> ListAsync(
+        string grainType, string stateName, string? prefix, string? afterKey, int limit, CancellationToken cancellationToken)
+    {
+        // The lower bound is the cursor (exclusive) unless the prefix starts later (inclusive).
+        var exclusive = afterKey is not null && (prefix is null || KeyOrder.Compare(afterKey, prefix) >= 0);
+        var lower = exclusive ? afterKey! : prefix ?? string.Empty;
+        var upper = prefix is null ? null : KeyOrder.PrefixSuccessor(prefix);
+        try
+        {
+            await using var command = _dataSource.CreateCommand(ListSql[(exclusive ? 2 : 0) + (upper is null ? 0 : 1)]);
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _serviceId });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = grainType });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = stateName });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = lower });
+            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+            if (upper is not null)
+            {
+                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = upper });
+            }
+
+            var rows = new List<ListedRow>(Math.Min(limit, 256));
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                rows.Add(new ListedRow(reader.GetString(0), reader.GetInt32(1), reader.GetFieldValue<byte[]>(2)));
+            }
+
+            return rows;
+        }
+        catch (Exception e) when (PostgresErrors.IsStorageFailure(e))
+        {
+            ClearPoolIfBroken(e);
+            throw PostgresErrors.ToUnavailable(e, $"list {grainType} ({stateName})");
+        }
+    }
+
+    public async Task<int[]> ExecuteBatchAsync(IReadOnlyList<StorageWrite> writes, CancellationToken cancellationToken)
+    {
+        var versions = new int[writes.Count];
+        try
+        {
+            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+
+            // No explicit transaction: the statements of one batch go out in one message sequence ending in a single
+            // Sync, which PostgreSQL runs as one implicit transaction and commits at the Sync. One round trip in all.
+            await using var batch = new NpgsqlBatch(connection);
+            var now = _timeProvider.GetUtcNow();
+            foreach (var write in writes)
+            {
+                var command = new NpgsqlBatchCommand(write.ExpectedVersion is null ? InsertSql : UpdateSql);
+                AddKey(command.Parameters, write.Key);
+                command.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = write.Payload });
+                command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = write.Listed });
+                command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+                if (write.ExpectedVersion is { } expected)
+                {
+                    command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = expected });
+                }
+
+                batch.BatchCommands.Add(command);
+            }
+
+            await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+            for (var i = 0; i < versions.Length; i++)
+            {
+                if (i > 0 && !await reader.NextResultAsync(cancellationToken))
+                {
+                    throw new InvalidOperationException($"The batch returned {i} results for {versions.Length} statements.");
+                }
+
+                versions[i] = await reader.ReadAsync(cancellationToken) ? reader.GetInt32(0) : 0;
+            }
+
+            // Read through to ReadyForQuery: only then is the commit known to have succeeded.
+            while (await reader.NextResultAsync(cancellationToken))
+            {
+            }
+
+            return versions;
+        }
+        catch (Exception e) when (PostgresErrors.IsStorageFailure(e))
+        {
+            ClearPoolIfBroken(e);
+
+            // An error the server reported (that is not a connection failure) aborted the implicit transaction; a
+            // broken connection or a timeout may have struck before or after the commit.
+            var known = e is PostgresException && !PostgresErrors.IsConnectionBroken(e);
+            throw PostgresErrors.ToUnavailable(
+                e,
+                known
+                    ? $"write a batch of {writes.Count} writes; nothing was written"
+                    : $"write a batch of {writes.Count} writes; their outcome is unknown");
+        }
+    }
+
+    public async Task CheckHealthAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var command = _dataSource.CreateCommand("SELECT 1");
+            await command.ExecuteScalarAsync(cancellationToken);
+        }
+        catch (Exception e) when (PostgresErrors.IsStorageFailure(e))
+        {
+            ClearPoolIfBroken(e);
+            throw PostgresErrors.ToUnavailable(e, "answer a health check");
+        }
+    }
+
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    public void Dispose() => _dataSource.Dispose();
+
+    private static string ListQuery(string lowerOperator, bool upper)
+        => "SELECT grain_key, version, payload FROM orleanslocks_storage " +
+           $"WHERE service_id = $1 AND grain_type = $2 AND state_name = $3 AND listed AND grain_key {lowerOperator} $4 " +
+           (upper ? "AND grain_key < $6 " : string.Empty) +
+           "ORDER BY grain_key LIMIT $5";
+
+    private void AddKey(NpgsqlParameterCollection parameters, StorageKey key)
+    {
+        parameters.Add(new NpgsqlParameter<string> { TypedValue = _serviceId });
+        parameters.Add(new NpgsqlParameter<string> { TypedValue = key.GrainType });
+        parameters.Add(new NpgsqlParameter<string> { TypedValue = key.StateName });
+        parameters.Add(new NpgsqlParameter<string> { TypedValue = key.GrainKey });
+    }
+
+    private void ClearPoolIfBroken(Exception exception)
+    {
+        if (PostgresErrors.IsConnectionBroken(exception))
+        {
+            _dataSource.Clear();
+        }
+    }
+}
