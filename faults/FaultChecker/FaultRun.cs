@@ -82,7 +82,7 @@ internal static class FaultRun
         var history = new HistoryRecorder(time, historyFile);
         var locks = Enumerable.Range(0, options.Locks).Select(i => $"lock-{i}").ToList();
 
-        await using var postgres = await PostgresEnvironment.StartAsync();
+        await using var postgres = await PostgresEnvironment.StartAsync(restartable: options.Faults.Contains(FaultKind.PgRestart) && !options.Soak);
         logger.PostgresReady(postgres.ServiceDatabase, postgres.StoreDatabase);
         await using var store = FencedStore.Create(postgres.StoreConnectionString, locks);
         await store.InitializeAsync(abort);

@@ -49,6 +49,12 @@ internal sealed record RunOptions
     /// <summary>How long one acquire request long-polls.</summary>
     public TimeSpan Wait { get; init; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>
+    /// When set, the nemesis injects exactly this many shuffled rounds of the fault list (each fault once per round)
+    /// and the fault phase lasts as long as that takes, instead of <see cref="Duration"/>: a fixed schedule for tests.
+    /// </summary>
+    public int? Rounds { get; init; }
+
     /// <summary>Fraction of critical sections whose work lasts about the TTL (0.8–1.3×) before a renew, racing expiry.</summary>
     public double SlowWorkFraction { get; init; } = 0.05;
 
@@ -96,6 +102,7 @@ internal sealed record RunOptions
           --ttl <t>             lease TTL the clients ask for (default 2s)
           --wait <t>            long-poll wait per acquire request (default 3s)
           --fault-interval <t>  calm time after each fault (default 4s)
+          --rounds <n>          inject exactly n shuffled rounds of the fault list (each fault n times), ignoring --duration
           --slow-work <f>       fraction of critical sections whose work lasts about the TTL, then renews (default 0.05)
           --liveness <k>        critical sections per client required after the faults (default 3)
           --liveness-bound <t>  within how long after the faults end (default 60s)
@@ -137,6 +144,7 @@ internal sealed record RunOptions
                 "--ttl" => options with { Ttl = ParseDuration(arg, Value()) },
                 "--wait" => options with { Wait = ParseDuration(arg, Value()) },
                 "--fault-interval" => options with { FaultInterval = ParseDuration(arg, Value()) },
+                "--rounds" => options with { Rounds = ParsePositive(arg, Value()) },
                 "--slow-work" => options with { SlowWorkFraction = ParseFraction(arg, Value()) },
                 "--liveness" => options with { LivenessCycles = ParsePositive(arg, Value()) },
                 "--liveness-bound" => options with { LivenessBound = ParseDuration(arg, Value()) },

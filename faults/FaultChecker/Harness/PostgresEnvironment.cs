@@ -4,16 +4,19 @@ using OrleansLocks.Testing;
 namespace OrleansLocks.FaultChecker.Harness;
 
 /// <summary>
-/// The PostgreSQL the run uses: the tests' throwaway server (or ORLEANSLOCKS_TEST_POSTGRES), with two fresh
-/// databases — the service's and the fenced store's — dropped again at the end.
+/// The PostgreSQL the run uses, with two fresh databases — the service's and the fenced store's — dropped again at
+/// the end. A run that restarts PostgreSQL gets a throwaway server of its own (a restart would break everyone else's
+/// connections to a shared one); otherwise the shared test server (ORLEANSLOCKS_TEST_POSTGRES, or one started from
+/// the OS binaries).
 /// </summary>
 internal sealed class PostgresEnvironment : IAsyncDisposable
 {
     private readonly PostgresServer _server;
 
-    private PostgresEnvironment(PostgresServer server, string serviceConnectionString, string storeConnectionString)
+    private PostgresEnvironment(PostgresServer server, bool dedicated, string serviceConnectionString, string storeConnectionString)
     {
         _server = server;
+        CanRestart = dedicated;
         ServiceConnectionString = serviceConnectionString;
         StoreConnectionString = storeConnectionString;
     }
@@ -26,15 +29,15 @@ internal sealed class PostgresEnvironment : IAsyncDisposable
 
     public string StoreDatabase => new NpgsqlConnectionStringBuilder(StoreConnectionString).Database!;
 
-    /// <summary>Only a server the harness started can be restarted.</summary>
-    public static bool CanRestart => string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(PostgresServer.ConnectionStringVariable));
+    /// <summary>Only a server of the run's own can be restarted.</summary>
+    public bool CanRestart { get; }
 
-    public static async Task<PostgresEnvironment> StartAsync()
+    public static async Task<PostgresEnvironment> StartAsync(bool restartable)
     {
-        var server = await PostgresServer.GetAsync();
+        var server = restartable ? await PostgresServer.StartDedicatedAsync() : await PostgresServer.GetAsync();
         var service = await server.CreateDatabaseAsync("faults_service");
         var store = await server.CreateDatabaseAsync("faults_store");
-        return new PostgresEnvironment(server, service, store);
+        return new PostgresEnvironment(server, restartable, service, store);
     }
 
     /// <summary>Immediate stop (like a crash) and start on the same data.</summary>

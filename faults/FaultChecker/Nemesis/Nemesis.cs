@@ -29,7 +29,10 @@ internal sealed class FaultInjector(
 {
     private readonly Random _random = new(options.Seed * 31 + 7);
 
-    /// <summary>Injects faults until <paramref name="until"/> (ms on the history clock); returns when the last fault has ended.</summary>
+    /// <summary>
+    /// Injects faults until <paramref name="until"/> (ms on the history clock), or the configured number of rounds;
+    /// returns when the last fault has ended.
+    /// </summary>
     public async Task RunAsync(double until, CancellationToken abort)
     {
         if (options.Faults.Count == 0)
@@ -40,11 +43,15 @@ internal sealed class FaultInjector(
         // A short warm-up so that leases exist when the first fault hits.
         await Task.Delay(TimeSpan.FromSeconds(2), history.Time, abort);
         var order = new List<FaultKind>();
-        while (history.Now + EstimatedLength(options).TotalMilliseconds < until)
+        var rounds = 0;
+        while (options.Rounds is { } limit
+                   ? order.Count > 0 || rounds < limit
+                   : history.Now + EstimatedLength(options).TotalMilliseconds < until)
         {
             if (order.Count == 0)
             {
                 order.AddRange(options.Faults.OrderBy(_ => _random.Next()));
+                rounds++;
             }
 
             var kind = order[0];
@@ -148,9 +155,9 @@ internal sealed class FaultInjector(
 
     private async Task<string> PgRestartAsync()
     {
-        if (!PostgresEnvironment.CanRestart)
+        if (!postgres.CanRestart)
         {
-            throw new NotSupportedException("PostgreSQL was given by ORLEANSLOCKS_TEST_POSTGRES; only a server the harness started can be restarted.");
+            throw new NotSupportedException("PostgreSQL is shared with others; only a server of the run's own is restarted.");
         }
 
         logger.FaultStarted("pg-restart", "immediate stop + start");
