@@ -8,13 +8,15 @@ public sealed class RunOptionsTests
     [Fact]
     public void Parse_DocumentedCommandLine_SetsEveryOption()
     {
-        var options = RunOptions.Parse(["--duration", "90s", "--clients", "4", "--locks", "2", "--faults", "kill,pause,client-pause,pg-restart,pg-terminate,drop", "--seed", "7", "--service-env", "Locks__RecoveryGrace=00:00:03"]);
+        var options = RunOptions.Parse(["--duration", "90s", "--clients", "4", "--locks", "2", "--faults", "kill,pause,client-pause,pg-restart,pg-terminate,drop", "--seed", "7", "--rounds", "2", "--slow-work", "0.5", "--service-env", "Locks__RecoveryGrace=00:00:03"]);
 
         Assert.Equal(TimeSpan.FromSeconds(90), options.Duration);
         Assert.Equal(4, options.Clients);
         Assert.Equal(2, options.Locks);
         Assert.Equal(RunOptions.AllFaults, options.Faults);
         Assert.Equal(7, options.Seed);
+        Assert.Equal(2, options.Rounds);
+        Assert.Equal(0.5, options.SlowWorkFraction);
         Assert.Equal("00:00:03", options.ServiceEnvironment["Locks__RecoveryGrace"]);
     }
 
