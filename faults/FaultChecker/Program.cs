@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using OrleansLocks.FaultChecker.Reporting;
 
@@ -39,13 +40,18 @@ internal static class Program
             })
             .AddConsole(c => c.LogToStandardErrorThreshold = LogLevel.Trace));
 
-        // Ctrl-C aborts the run; the harness then stops the service and drops its databases before exiting.
+        // Ctrl-C (SIGINT), SIGTERM and SIGQUIT abort the run; the harness then stops the service and drops its
+        // databases before exiting.
         using var abort = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
+        void Abort(PosixSignalContext context)
         {
-            e.Cancel = true;
+            context.Cancel = true;
             abort.Cancel();
-        };
+        }
+
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Abort);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Abort);
+        using var sigquit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, Abort);
 
         try
         {

@@ -14,6 +14,9 @@ namespace OrleansLocks.FaultChecker.Harness;
  * accepting connections). The port stays the same across restarts so clients simply reconnect.
  * Every start waits for /health/ready; a process that exits during start-up fails the start with its last output.
  * Dispose resumes a stopped process before killing it and waits for it to be gone: nothing is left running.
+ * Two more guards: the service runs in a session of its own (setsid), so a Ctrl-C in the terminal reaches only
+ * the harness, which then shuts everything down in order; and a detached watchdog SIGKILLs the service if the
+ * harness itself dies without cleaning up (SIGKILL, crash).
  */
 
 /// <summary>Starts, kills, pauses and resumes the service process.</summary>
@@ -42,13 +45,21 @@ internal sealed class ServiceProcess(string apiAssemblyPath, IReadOnlyDictionary
         }
 
         var started = Stopwatch.StartNew();
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+
+        // setsid execs in place (the child is not a process-group leader), so the pid is the service's own.
+        var start = new ProcessStartInfo(File.Exists(SetsidPath) ? SetsidPath : dotnet)
         {
             WorkingDirectory = Path.GetDirectoryName(Path.GetFullPath(apiAssemblyPath))!,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (File.Exists(SetsidPath))
+        {
+            start.ArgumentList.Add(dotnet);
+        }
+
         start.ArgumentList.Add(apiAssemblyPath);
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add(BaseAddress.ToString().TrimEnd('/'));
@@ -71,6 +82,7 @@ internal sealed class ServiceProcess(string apiAssemblyPath, IReadOnlyDictionary
         _process?.Dispose();
         _process = process;
         _paused = false;
+        StartWatchdog(process.Id);
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var deadline = started.Elapsed + readyTimeout;
@@ -174,6 +186,30 @@ internal sealed class ServiceProcess(string apiAssemblyPath, IReadOnlyDictionary
                 _lastLines.Dequeue();
             }
         }
+    }
+
+    private const string SetsidPath = "/usr/bin/setsid";
+
+    /// <summary>SIGKILLs the service once the harness is gone, however it ended.</summary>
+    private static void StartWatchdog(int servicePid)
+    {
+        var script = $"while kill -0 {Environment.ProcessId} 2>/dev/null && kill -0 {servicePid} 2>/dev/null; do sleep 1; done; kill -9 {servicePid} 2>/dev/null";
+        var start = new ProcessStartInfo(File.Exists(SetsidPath) ? SetsidPath : "bash")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetTempPath(),
+        };
+        if (File.Exists(SetsidPath))
+        {
+            start.ArgumentList.Add("bash");
+        }
+
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add(script);
+        using var watchdog = Process.Start(start);
     }
 
     private static int FreePort()
