@@ -1,6 +1,21 @@
+using OrleansLocks.Api.Endpoints;
+using OrleansLocks.Api.Hosting;
+using OrleansLocks.Api.OpenApi;
+
 var builder = WebApplication.CreateBuilder(args);
+
+builder.AddServiceDefaults();
+builder.AddLockSilo();
+builder.AddLockApi();
+
 var app = builder.Build();
-app.MapGet("/health/live", () => "ok");
+
+app.UseServiceDefaults();
+app.MapLockApi();
+app.MapClusterApi();
+app.MapDefaultEndpoints();
+app.MapLockApiDocs();
+
 app.Run();
 
 /// <summary>Entry point, visible to WebApplicationFactory.</summary>
