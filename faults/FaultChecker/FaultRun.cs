@@ -76,7 +76,7 @@ internal static class FaultRun
         var startedAt = DateTimeOffset.UtcNow;
         var time = TimeProvider.System;
         var runStart = time.GetTimestamp();
-        var workDirectory = Path.Combine(Path.GetTempPath(), $"orleanslocks-faults-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40]);
+        var workDirectory = options.LogsPath ?? Path.Combine(Path.GetTempPath(), $"orleanslocks-faults-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40]);
         Directory.CreateDirectory(workDirectory);
         await using var historyFile = options.HistoryPath is null ? null : new StreamWriter(options.HistoryPath) { AutoFlush = false };
         var history = new HistoryRecorder(time, historyFile);
@@ -133,6 +133,8 @@ internal static class FaultRun
             var monitorClient = new LockServiceClient(NewHttp(), history, drop);
             var clientTasks = clients.Select(c => Task.Run(() => c.RunAsync(stop.Token, clientAbort.Token), CancellationToken.None)).ToList();
             var monitor = Task.Run(() => MonitorAsync(monitorClient, locks, history, monitorStop.Token), CancellationToken.None);
+            using var watchStop = CancellationTokenSource.CreateLinkedTokenSource(abort);
+            var crashWatch = Task.Run(() => WatchForCrashesAsync(service, history, watchStop.Token), CancellationToken.None);
 
             logger.Phase(options.Soak ? "soak" : "faults", history.Now);
             var samples = new List<ProcessSample>();
@@ -172,6 +174,8 @@ internal static class FaultRun
             await ReadFinalStatesAsync(monitorClient, locks, history, abort);
             logger.Phase("drain", history.Now);
             await DrainAsync(monitorClient, locks, history, abort);
+            await watchStop.CancelAsync();
+            await crashWatch;
             var dump = await store.DumpAsync(abort);
             var operations = history.Snapshot();
             var check = HistoryChecker.Check(operations, dump, new CheckerOptions
@@ -203,13 +207,16 @@ internal static class FaultRun
                 http.Dispose();
             }
 
-            try
+            if (options.LogsPath is null)
             {
-                Directory.Delete(workDirectory, recursive: true);
-            }
-            catch (IOException e)
-            {
-                logger.CleanupFailed(e, workDirectory);
+                try
+                {
+                    Directory.Delete(workDirectory, recursive: true);
+                }
+                catch (IOException e)
+                {
+                    logger.CleanupFailed(e, workDirectory);
+                }
             }
         }
     }
@@ -241,6 +248,36 @@ internal static class FaultRun
         }
 
         return env;
+    }
+
+    /// <summary>Records every exit of the service the harness did not cause, and starts it again so the run goes on.</summary>
+    private static async Task WatchForCrashesAsync(ServiceProcess service, HistoryRecorder history, CancellationToken stop)
+    {
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var detected = history.Now;
+                if (await service.RestartIfCrashedAsync(TimeSpan.FromSeconds(120), stop) is { } what)
+                {
+                    history.Add(new Operation
+                    {
+                        Process = Processes.Service,
+                        Kind = OpKind.Fault,
+                        Outcome = OpOutcome.Info,
+                        InvokedMs = detected,
+                        CompletedMs = history.Now,
+                        Code = "crash",
+                        Detail = what + "\n(restarted by the harness)",
+                    });
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(250), history.Time, stop);
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
     }
 
     private static async Task MonitorAsync(LockServiceClient client, IReadOnlyList<string> locks, HistoryRecorder history, CancellationToken stop)

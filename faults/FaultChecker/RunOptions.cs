@@ -75,6 +75,9 @@ internal sealed record RunOptions
     /// <summary>Where to write the history (JSON lines); null: not written.</summary>
     public string? HistoryPath { get; init; }
 
+    /// <summary>Where to keep the service's output (one log per start); null: a temporary directory, deleted.</summary>
+    public string? LogsPath { get; init; }
+
     /// <summary>Where to write the report besides stdout.</summary>
     public string? ReportPath { get; init; }
 
@@ -110,6 +113,7 @@ internal sealed record RunOptions
           --sample-interval <t> soak sampling period (default 5s)
           --history <path>      write the history as JSON lines
           --report <path>       also write the Markdown report to a file
+          --logs <dir>          keep the service's output there (service-<n>.log per start)
           --api-dll <path>      the service assembly (default: the Api built with this tool; env ORLEANSLOCKS_API_DLL)
           --service-env K=V     extra environment for the service process (repeatable), e.g. Locks__RecoveryGrace=00:00:05
           --verbose             log the harness's progress in detail
@@ -152,6 +156,7 @@ internal sealed record RunOptions
                 "--sample-interval" => options with { SampleInterval = ParseDuration(arg, Value()) },
                 "--history" => options with { HistoryPath = Value() },
                 "--report" => options with { ReportPath = Value() },
+                "--logs" => options with { LogsPath = Value() },
                 "--api-dll" => options with { ApiAssemblyPath = Value() },
                 "--verbose" => options with { Verbose = true },
                 "--service-env" => AddEnv(options, env, Value()),

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using OrleansLocks.FaultChecker;
+using OrleansLocks.FaultChecker.Checking;
 using OrleansLocks.FaultChecker.History;
 using OrleansLocks.FaultChecker.Reporting;
 using Xunit.Abstractions;
@@ -40,9 +41,9 @@ public sealed class FaultRunTests(ITestOutputHelper output)
         output.WriteLine(MarkdownReport.Render(run));
         Assert.True(run.Check.Valid, "Violations:\n" + string.Join("\n", run.Check.Violations.Select(v => $"{v.Rule}: {v.Message}\n  " + string.Join("\n  ", v.Evidence.Select(o => o.ToLine())))));
         Assert.NotNull(run.LivenessReachedMs);
-        var injected = run.History.Where(o => o.Kind == OpKind.Fault && o.Outcome == OpOutcome.Ok).Select(o => o.Code).ToHashSet();
+        var injected = run.History.Where(o => o.Kind == OpKind.Fault && o.Process == Processes.Nemesis && o.Outcome == OpOutcome.Ok).Select(o => o.Code).ToHashSet();
         Assert.All(CheapFaults, f => Assert.Contains(RunOptions.FaultName(f), injected));
-        Assert.Equal(2 * CheapFaults.Length, run.History.Count(o => o.Kind == OpKind.Fault));
+        Assert.Equal(2 * CheapFaults.Length, run.History.Count(o => o.Kind == OpKind.Fault && o.Process == Processes.Nemesis));
         Assert.True(run.History.Count(o => o.Kind == OpKind.Write && o.Outcome == OpOutcome.Ok) >= 50, "too little work got done to mean anything");
     }
 

@@ -19,6 +19,9 @@ internal static class Processes
 {
     public const string Nemesis = "nemesis";
 
+    /// <summary>The service process itself: its unexpected exits ("crash").</summary>
+    public const string Service = "service";
+
     /// <summary>Periodic state reads during the run.</summary>
     public const string Monitor = "monitor";
 

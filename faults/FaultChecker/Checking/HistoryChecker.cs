@@ -60,6 +60,11 @@ internal static class HistoryChecker
         {
             sink.Add(Rules.ServerError, $"HTTP 500 on {op.Kind} of '{op.Lock}': a 500 is always a bug.", op);
         }
+
+        foreach (var op in history.Where(o => o.Process == Processes.Service && o.Code == "crash"))
+        {
+            sink.Add(Rules.ServerError, "The service process exited by itself: expected failures must be answered 503, not end the process.", op);
+        }
     }
 
     /// <summary>One lease as the history knows it: every acknowledged grant and renew of one lease id.</summary>

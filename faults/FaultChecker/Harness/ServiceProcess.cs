@@ -25,10 +25,11 @@ internal sealed class ServiceProcess(string apiAssemblyPath, IReadOnlyDictionary
 {
     private readonly Queue<string> _lastLines = new();
     private readonly Lock _gate = new();
+    private readonly SemaphoreSlim _lifecycle = new(1, 1);
     private Process? _process;
     private StreamWriter? _log;
     private int _starts;
-    private bool _paused;
+    private bool _killed;
 
     public int Port { get; } = FreePort();
 
@@ -38,6 +39,44 @@ internal sealed class ServiceProcess(string apiAssemblyPath, IReadOnlyDictionary
 
     /// <summary>Starts the process and waits until /health/ready answers 200.</summary>
     public async Task StartAsync(TimeSpan readyTimeout, CancellationToken cancellationToken)
+    {
+        await _lifecycle.WaitAsync(cancellationToken);
+        try
+        {
+            await StartCoreAsync(readyTimeout, cancellationToken);
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    /// <summary>
+    /// If the service exited by itself (not killed by the harness), says how — exit code and its last output — and
+    /// starts it again so the run goes on; null when it is running (or was stopped on purpose).
+    /// </summary>
+    public async Task<string?> RestartIfCrashedAsync(TimeSpan readyTimeout, CancellationToken cancellationToken)
+    {
+        await _lifecycle.WaitAsync(cancellationToken);
+        try
+        {
+            if (_process is not { HasExited: true } process || _killed)
+            {
+                return null;
+            }
+
+            var what = $"the service (pid {process.Id}) exited by itself with code {process.ExitCode}; last output:\n{LastOutput()}";
+            logger.ServiceExited(process.Id, process.ExitCode);
+            await StartCoreAsync(readyTimeout, cancellationToken);
+            return what;
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    private async Task StartCoreAsync(TimeSpan readyTimeout, CancellationToken cancellationToken)
     {
         if (!File.Exists(apiAssemblyPath))
         {
@@ -81,7 +120,7 @@ internal sealed class ServiceProcess(string apiAssemblyPath, IReadOnlyDictionary
         process.BeginErrorReadLine();
         _process?.Dispose();
         _process = process;
-        _paused = false;
+        _killed = false;
         StartWatchdog(process.Id);
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
@@ -122,30 +161,64 @@ internal sealed class ServiceProcess(string apiAssemblyPath, IReadOnlyDictionary
         logger.ServiceStarted(process.Id, BaseAddress, started.Elapsed.TotalMilliseconds);
     }
 
-    /// <summary>SIGKILL: a crash, with no chance to clean up.</summary>
-    public async Task KillAsync()
+    /// <summary>SIGKILL: a crash, with no chance to clean up. Returns false when the service was not running.</summary>
+    public async Task<bool> KillAsync()
     {
-        if (_process is { HasExited: false } process)
+        await _lifecycle.WaitAsync();
+        try
         {
-            process.Kill(entireProcessTree: false);
-            await process.WaitForExitAsync();
-        }
+            _killed = true;
+            if (_process is { HasExited: false } process)
+            {
+                process.Kill(entireProcessTree: false);
+                await process.WaitForExitAsync();
+                return true;
+            }
 
-        _paused = false;
+            return false;
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
     }
 
-    /// <summary>SIGSTOP: the process freezes, its sockets stay open.</summary>
-    public async Task PauseAsync()
+    /// <summary>SIGSTOP: the process freezes, its sockets stay open. Returns false when the service was not running.</summary>
+    public async Task<bool> PauseAsync()
     {
-        await SignalAsync("STOP");
-        _paused = true;
+        await _lifecycle.WaitAsync();
+        try
+        {
+            if (Pid is null)
+            {
+                return false;
+            }
+
+            await SignalAsync("STOP");
+            return true;
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
     }
 
     /// <summary>SIGCONT.</summary>
     public async Task ResumeAsync()
     {
-        await SignalAsync("CONT");
-        _paused = false;
+        await _lifecycle.WaitAsync();
+        try
+        {
+            if (Pid is not null)
+            {
+                await SignalAsync("CONT");
+            }
+
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
     }
 
     public bool HasExited => _process is null || _process.HasExited;
@@ -223,23 +296,14 @@ internal sealed class ServiceProcess(string apiAssemblyPath, IReadOnlyDictionary
     {
         if (_process is { HasExited: false } process)
         {
-            if (_paused)
-            {
-                try
-                {
-                    await ResumeAsync();
-                }
-                catch (InvalidOperationException)
-                {
-                    // Killed below regardless: SIGKILL also ends a stopped process.
-                }
-            }
-
+            // SIGKILL ends a stopped process too; no need to resume it first.
+            _killed = true;
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
         }
 
         _process?.Dispose();
+        _lifecycle.Dispose();
         lock (_gate)
         {
             _log?.Dispose();

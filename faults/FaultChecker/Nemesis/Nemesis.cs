@@ -107,7 +107,11 @@ internal sealed class FaultInjector(
     {
         var pid = service.Pid;
         logger.FaultStarted("kill", $"SIGKILL pid {pid}");
-        await service.KillAsync();
+        if (!await service.KillAsync())
+        {
+            throw new NotSupportedException("the service was not running (it exited by itself; see the crash entries).");
+        }
+
         var down = TimeSpan.FromMilliseconds(_random.Next(300, 1500));
         await Task.Delay(down, history.Time, abort);
         var restartAt = history.Now;
@@ -120,7 +124,11 @@ internal sealed class FaultInjector(
         var pid = service.Pid;
         var length = options.Ttl + TimeSpan.FromMilliseconds(1500);
         logger.FaultStarted("pause", $"SIGSTOP pid {pid} for {length.TotalMilliseconds:0} ms");
-        await service.PauseAsync();
+        if (!await service.PauseAsync())
+        {
+            throw new NotSupportedException("the service was not running (it exited by itself; see the crash entries).");
+        }
+
         try
         {
             await Task.Delay(length, history.Time, abort);
