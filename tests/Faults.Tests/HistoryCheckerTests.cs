@@ -434,6 +434,16 @@ public sealed class HistoryCheckerTests
     }
 
     [Fact]
+    public void Check_ServiceExitedByItself_ReportsServerError()
+    {
+        var h = new HistoryBuilder();
+        h.Add(new Operation { Process = Processes.Service, Kind = OpKind.Fault, Outcome = OpOutcome.Info, InvokedMs = 10, CompletedMs = 900, Code = "crash", Detail = "exit code 134" });
+        h.Quiesce(1000, counter: 0);
+
+        AssertOnly(h.Check(), Rules.ServerError);
+    }
+
+    [Fact]
     public void Operation_ToLineAndBack_RoundTrips()
     {
         var op = new HistoryBuilder().Acquire("c1", 7, "lease", 42, 1.26, 3.5);
