@@ -233,6 +233,9 @@ internal static class FaultRun
             ["ConnectionStrings__Postgres"] = postgres.ServiceConnectionString,
             ["Logging__LogLevel__Default"] = "Warning",
             ["Logging__LogLevel__OrleansLocks"] = "Warning",
+
+            // Start and shutdown lines ("Application is shutting down..."): tell a crash from a stop by a signal.
+            ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
             ["Locks__RecoveryGrace"] = "00:00:05",
             ["Locks__WaiterGrace"] = "00:00:05",
         };

@@ -63,7 +63,11 @@ internal static class HistoryChecker
 
         foreach (var op in history.Where(o => o.Process == Processes.Service && o.Code == "crash"))
         {
-            sink.Add(Rules.ServerError, "The service process exited by itself: expected failures must be answered 503, not end the process.", op);
+            sink.Add(
+                Rules.ServerError,
+                "The service process exited without the harness stopping it: a crash (expected failures must be answered 503, not end the process) " +
+                "or a signal from outside the run; its exit code and last output tell which.",
+                op);
         }
     }
 

@@ -65,7 +65,7 @@ internal sealed class ServiceProcess(string apiAssemblyPath, IReadOnlyDictionary
                 return null;
             }
 
-            var what = $"the service (pid {process.Id}) exited by itself with code {process.ExitCode}; last output:\n{LastOutput()}";
+            var what = $"the service (pid {process.Id}) exited without the harness stopping it, code {process.ExitCode}; last output:\n{LastOutput()}";
             logger.ServiceExited(process.Id, process.ExitCode);
             await StartCoreAsync(readyTimeout, cancellationToken);
             return what;
