@@ -63,6 +63,12 @@ internal sealed class ActivationCollector(
             logger.CollectionPass(collected, total);
             return collected;
         }
+        catch (Exception e)
+        {
+            // This runs on a timer thread: an exception escaping here would take the whole process down.
+            logger.CollectionPassFailed(e);
+            return 0;
+        }
         finally
         {
             Volatile.Write(ref _collecting, 0);

@@ -44,6 +44,9 @@ internal static partial class RuntimeLog
     [LoggerMessage(1011, LogLevel.Information, "Deactivating {Count} activation(s) for shutdown")]
     public static partial void ShutdownDeactivating(this ILogger logger, int count);
 
+    [LoggerMessage(1013, LogLevel.Error, "Idle collection pass failed; the next pass retries")]
+    public static partial void CollectionPassFailed(this ILogger logger, Exception exception);
+
     [LoggerMessage(1012, LogLevel.Error, "Unexpected failure in the turn loop of {GrainId}; the activation is dropped")]
     public static partial void TurnLoopFailed(this ILogger logger, Exception exception, GrainId grainId);
 }

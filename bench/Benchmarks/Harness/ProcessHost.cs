@@ -1,0 +1,245 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace OrleansLocks.Benchmarks.Harness;
+
+/// <summary>Resident memory of a process, from /proc/&lt;pid&gt;/status (kB).</summary>
+internal readonly record struct Memory(long RssKb, long PeakRssKb)
+{
+    public static Memory Of(int pid)
+    {
+        long rss = 0, hwm = 0;
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                rss = KbOf(line);
+            }
+            else if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            {
+                hwm = KbOf(line);
+            }
+        }
+
+        return new Memory(rss, hwm);
+    }
+
+    private static long KbOf(string line)
+        => long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+}
+
+/*
+ * A server process the benchmark starts itself (the Api under test, the trivial endpoint) on a free loopback port.
+ * It is started as `dotnet <dll>` so that the process id is the server's own (for /proc memory readings), its
+ * output goes to a log file in the work directory, and it is killed (whole tree) on dispose and on exit of this
+ * program, so nothing outlives the run.
+ */
+internal sealed class ProcessHost : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly LogSink _log;
+    private bool _disposed;
+
+    private ProcessHost(Process process, LogSink log, Uri baseAddress, string logPath)
+    {
+        _process = process;
+        _log = log;
+        BaseAddress = baseAddress;
+        LogPath = logPath;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Kill();
+    }
+
+    public Uri BaseAddress { get; }
+
+    public string LogPath { get; }
+
+    public int Pid => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    public Memory Memory => Memory.Of(_process.Id);
+
+    public static async Task<ProcessHost> StartAsync(string name, string dll, IEnumerable<string> arguments, string workDirectory, Uri readinessPath)
+    {
+        var port = FreePort();
+        var baseAddress = new Uri($"http://127.0.0.1:{port}/");
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            // The content root is the working directory: the app's own appsettings.json lies beside its dll.
+            WorkingDirectory = Path.GetDirectoryName(Path.GetFullPath(dll))!,
+        };
+        start.ArgumentList.Add(dll);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.ArgumentList.Add("--urls");
+        start.ArgumentList.Add(baseAddress.ToString().TrimEnd('/'));
+
+        start.Environment.Remove("ASPNETCORE_URLS");
+        start.Environment.Remove("ASPNETCORE_HTTP_PORTS");
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        // A console line per grant would measure the log pipe, not the server (no peer logs per request either):
+        // warnings only, for the categories the Api's appsettings.json turns up as well.
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        start.Environment["Logging__LogLevel__OrleansLocks"] = "Warning";
+        start.Environment["Logging__LogLevel__Microsoft.AspNetCore"] = "Warning";
+        start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
+
+        var logPath = Path.Combine(workDirectory, $"{name}.log");
+        var log = new LogSink(logPath);
+        var process = new Process { StartInfo = start };
+        process.OutputDataReceived += (_, e) => log.Write(e.Data);
+        process.ErrorDataReceived += (_, e) => log.Write(e.Data);
+        if (!process.Start())
+        {
+            throw new InvalidOperationException($"Could not start {dll}.");
+        }
+
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var host = new ProcessHost(process, log, baseAddress, logPath);
+        try
+        {
+            await host.WaitReadyAsync(readinessPath, TimeSpan.FromSeconds(120));
+            return host;
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        Kill();
+        using (var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
+        {
+            try
+            {
+                await _process.WaitForExitAsync(cancel.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // Killed; the OS reaps it.
+            }
+        }
+
+        _process.Dispose();
+        _log.Close();
+    }
+
+    public string LogTail(int lines)
+    {
+        try
+        {
+            using var stream = new FileStream(LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            using var reader = new StreamReader(stream);
+            var all = reader.ReadToEnd().Split('\n');
+            return string.Join('\n', all.TakeLast(lines));
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private void Kill()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Never started or already gone.
+        }
+    }
+
+    private async Task WaitReadyAsync(Uri path, TimeSpan limit)
+    {
+        using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = Stopwatch.GetTimestamp() + ClosedLoop.Ticks(limit);
+        while (Stopwatch.GetTimestamp() < deadline)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"{_process.StartInfo.ArgumentList[0]} exited with {_process.ExitCode} while starting:\n{LogTail(30)}");
+            }
+
+            try
+            {
+                using var response = await http.GetAsync(path);
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                // Not listening yet.
+            }
+
+            await Task.Delay(200);
+        }
+
+        throw new TimeoutException($"{_process.StartInfo.ArgumentList[0]} did not answer {path} within {limit.TotalSeconds} s:\n{LogTail(30)}");
+    }
+}
+
+/// <summary>The child's output lines, written to a file until closed (lines after that are dropped).</summary>
+internal sealed class LogSink(string path)
+{
+    private readonly StreamWriter _writer = new(path) { AutoFlush = true };
+    private readonly Lock _gate = new();
+    private bool _closed;
+
+    public void Write(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (!_closed)
+            {
+                _writer.WriteLine(line);
+            }
+        }
+    }
+
+    public void Close()
+    {
+        lock (_gate)
+        {
+            _closed = true;
+            _writer.Dispose();
+        }
+    }
+}
