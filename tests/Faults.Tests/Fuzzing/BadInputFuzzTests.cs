@@ -21,7 +21,8 @@ public sealed class BadInputFuzzTests(FuzzServiceFixture service) : IClassFixtur
     // Statuses the Api itself decides (as opposed to routing's 404/405): the contract says they carry a code.
     private static readonly HashSet<int> CodedStatuses = [400, 403, 409, 410, 413, 429, 503];
 
-    private static async Task<(int Status, string Body)> SendAsync(HttpClient client, HttpMethod method, string path, byte[]? body, string? contentType, IEnumerable<(string, string)>? headers = null)
+    private static async Task<(int Status, string Body)> SendAsync(
+        HttpClient client, HttpMethod method, string path, byte[]? body, string? contentType, IEnumerable<(string, string)>? headers = null, CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(method, path);
         if (body is not null)
@@ -38,12 +39,13 @@ public sealed class BadInputFuzzTests(FuzzServiceFixture service) : IClassFixtur
             request.Headers.TryAddWithoutValidation(name, value);
         }
 
-        using var response = await client.SendAsync(request);
-        return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
+        using var response = await client.SendAsync(request, cancellationToken);
+        return ((int)response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
     }
 
-    private static async Task<(int Status, string Body)> PostJsonAsync(HttpClient client, string path, string json, IEnumerable<(string, string)>? headers = null)
-        => await SendAsync(client, HttpMethod.Post, path, Encoding.UTF8.GetBytes(json), "application/json", headers);
+    private static async Task<(int Status, string Body)> PostJsonAsync(
+        HttpClient client, string path, string json, IEnumerable<(string, string)>? headers = null, CancellationToken cancellationToken = default)
+        => await SendAsync(client, HttpMethod.Post, path, Encoding.UTF8.GetBytes(json), "application/json", headers, cancellationToken);
 
     private static string? ProblemCode(string body)
     {
@@ -209,6 +211,83 @@ public sealed class BadInputFuzzTests(FuzzServiceFixture service) : IClassFixtur
         Assert.True(status == 200, $"the real holder could not renew after the forgeries: {status} {body}");
         (status, _) = await PostJsonAsync(service.Client, $"locks/{other}/renew", $"{{\"leaseId\":{FuzzInputs.JsonText(otherLease.RootElement.GetProperty("leaseId").GetString()!)}}}");
         Assert.Equal(200, status);
+        await AssertInvariantsAsync();
+    }
+
+    [Fact]
+    public async Task Acquire_WaiterWithoutRequestIdDisconnects_NoOrphanedLeaseOrQueuePlace()
+    {
+        // A long-poll without a requestId can never be asked about again: when its client disconnects, neither its
+        // place in the queue nor a lease granted in the meantime may survive it (SPEC §2: a waiter whose client is
+        // gone must not hold the queue up). The disconnect races the holder's release at generated offsets.
+        var gen =
+            from disconnectAfter in Gen.Choose(50, 600)
+            from releaseOffset in Gen.Choose(-100, 100)
+            select (DisconnectAfter: disconnectAfter, ReleaseOffset: releaseOffset);
+        var cases = FuzzInputs.Sample(gen, Seed + 5, 12);
+        var failures = new List<string>();
+        for (var i = 0; i < cases.Count; i++)
+        {
+            var (disconnectAfter, releaseOffset) = cases[i];
+            var name = $"fz-gone-{i}";
+            service.Touched.TryAdd(name, true);
+            var (status, body) = await PostJsonAsync(service.Client, $"locks/{name}/acquire", "{\"owner\":\"holder\",\"ttl\":30000}");
+            Assert.True(status == 200, $"acquire {name}: {status} {body}");
+            using var holder = JsonDocument.Parse(body);
+            var leaseId = holder.RootElement.GetProperty("leaseId").GetString()!;
+
+            using var gone = new CancellationTokenSource();
+            // The in-process client has no socket to close: cancelling the pending request aborts it on the server.
+            var waiter = PostJsonAsync(service.Client, $"locks/{name}/acquire", "{\"owner\":\"gone\",\"ttl\":30000,\"wait\":20000}", null, gone.Token)
+                .ContinueWith(t => t.IsCanceled || t.Exception is not null ? (Status: 0, Body: "") : t.Result, TaskScheduler.Default);
+            var releaseAt = Math.Max(0, disconnectAfter + releaseOffset);
+            var release = Task.Run(async () =>
+            {
+                await Task.Delay(releaseAt);
+                return await PostJsonAsync(service.Client, $"locks/{name}/release", $"{{\"leaseId\":{FuzzInputs.JsonText(leaseId)}}}");
+            });
+            await Task.Delay(disconnectAfter);
+            await gone.CancelAsync();
+
+            var released = await release;
+            if (released.Status != 204)
+            {
+                failures.Add($"case {i}: the holder's release answered {released.Status} {Preview(released.Body)}");
+            }
+
+            var answer = await waiter;
+            if (answer.Status >= 500)
+            {
+                failures.Add($"case {i}: the waiter got {answer.Status} {Preview(answer.Body)}");
+            }
+
+            if (answer.Status == 200)
+            {
+                // It was granted before it left: then it holds the lock legitimately, and releases it.
+                using var lease = JsonDocument.Parse(answer.Body);
+                await PostJsonAsync(service.Client, $"locks/{name}/release", $"{{\"leaseId\":{FuzzInputs.JsonText(lease.RootElement.GetProperty("leaseId").GetString()!)}}}");
+            }
+
+            var free = false;
+            for (var attempt = 0; attempt < 50 && !free; attempt++)
+            {
+                var state = await service.ReadStateAsync(name);
+                free = state.Holders.Count == 0 && state.Waiters.Count == 0;
+                if (!free)
+                {
+                    await Task.Delay(100);
+                }
+            }
+
+            if (!free)
+            {
+                var state = await service.ReadStateAsync(name);
+                failures.Add($"case {i} (disconnect after {disconnectAfter} ms, release at {releaseAt} ms): 5 s later the lock still has " +
+                    $"{state.Holders.Count} holder(s) [{string.Join(", ", state.Holders.Select(h => h.Owner))}] and {state.Waiters.Count} waiter(s) [{string.Join(", ", state.Waiters.Select(w => w.Owner))}]");
+            }
+        }
+
+        AssertNoFailures(failures, cases.Count);
         await AssertInvariantsAsync();
     }
 
