@@ -27,6 +27,12 @@ public static class LockLimits
             return $"The lock name has {name.Length} characters; at most {MaxNameLength} are allowed.";
         }
 
+        if (name is "." or "..")
+        {
+            // URL normalisation removes these path segments, so no HTTP request could ever address such a lock.
+            return $"The lock name '{name}' is reserved: URLs cannot address it.";
+        }
+
         var bad = name.AsSpan().IndexOfAnyExcept(NameChars);
         return bad < 0
             ? null

@@ -54,6 +54,9 @@ internal static partial class ClusterLog
     [LoggerMessage(5014, LogLevel.Information, "Cluster client of cluster {ClusterId} of service {ServiceId} reads membership from {Table}")]
     public static partial void ClientStarted(this ILogger logger, string clusterId, string serviceId, string table);
 
+    [LoggerMessage(5015, LogLevel.Warning, "Silo {Silo} declared its previous incarnation {Previous} on the same endpoint dead")]
+    public static partial void PreviousIncarnationDead(this ILogger logger, SiloAddress silo, SiloAddress previous);
+
     [LoggerMessage(5100, LogLevel.Information, "Silo transport (HTTP/2 cleartext) listens on port {Port}; advertised as {Endpoint}")]
     public static partial void TransportListening(this ILogger logger, int port, string endpoint);
 

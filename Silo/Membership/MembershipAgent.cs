@@ -17,7 +17,8 @@ namespace OrleansLocks.Silo.Membership;
  *
  * Join (while the silo is Joining): start the transport listener (peers must be able to probe a silo as soon as it
  * has a row), create the table's schema and version row, insert this incarnation's row as Joining (CAS, retried),
- * then check that every active, heartbeating silo answers a probe (a wrong advertised address or a firewall fails
+ * write Dead for earlier incarnations of its endpoint (it holds the port now, so they are gone: a restart on a fixed
+ * port needs no failure detection), then check that every active, heartbeating silo answers a probe (a wrong advertised address or a firewall fails
  * the start instead of producing a silo nobody can reach). All of it within MaxJoinAttemptTime.
  * Active: the silo is Active locally first, then in the table; only from then on do other silos place grains here.
  * Then the loops run: probing (ClusterHealthMonitor), table refresh, IAmAlive heartbeat, defunct-row cleanup.
@@ -79,9 +80,24 @@ internal sealed class MembershipAgent(
             silo.ListenAddress is { } listen ? IPAddress.Parse(listen) : null, silo.SiloPort, handler, cancellationToken);
         try
         {
-            var me = new SiloAddress(silo.AdvertisedAddress ?? DefaultAdvertisedAddress(), port, SiloAddress.NewGeneration(timeProvider));
-            details.SiloAddress = me.Endpoint;
-            logger.TransportListening(port, me.Endpoint);
+            var host = silo.AdvertisedAddress ?? DefaultAdvertisedAddress();
+            details.SiloAddress = new SiloAddress(host, port, 0).Endpoint;
+            logger.TransportListening(port, details.SiloAddress);
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(_options.MaxJoinAttemptTime);
+            await RetryAsync(ct => membership.InitializeTableAsync(storageOptions.Value.InitializeSchema, ct), "initialize the membership table", deadline.Token);
+
+            // The generation is the start time in seconds, unless an earlier incarnation of this endpoint (one that
+            // lived less than a second, or a clock that went back) already used it: this silo holds the port now, so
+            // every row of the endpoint is a predecessor, and the new incarnation must sort after all of them.
+            var view = await RetryAsync(ct => membership.RefreshAsync(null, ct), "read the membership table", deadline.Token);
+            var endpoint = new SiloAddress(host, port, SiloAddress.NewGeneration(timeProvider));
+            var me = endpoint with
+            {
+                Generation = Math.Max(
+                    endpoint.Generation,
+                    view.Members.Where(m => m.SiloAddress.IsSameEndpoint(endpoint)).Select(m => m.SiloAddress.Generation + 1).DefaultIfEmpty(0).Max()),
+            };
             var started = Truncate(status.StartedAt);
             membership.SetLocalSilo(new MembershipEntry
             {
@@ -93,14 +109,12 @@ internal sealed class MembershipAgent(
                 IAmAliveTime = started,
             });
             logger.Joining(me, silo.ClusterId, silo.ServiceId, membership.Table.GetType().Name);
-
-            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            deadline.CancelAfter(_options.MaxJoinAttemptTime);
-            await RetryAsync(ct => membership.InitializeTableAsync(storageOptions.Value.InitializeSchema, ct), "initialize the membership table", deadline.Token);
             if (!await RetryAsync(ct => membership.TryUpdateMyStatusAsync(SiloStatus.Joining, ct), "write its Joining row", deadline.Token))
             {
                 throw new InvalidOperationException($"Silo {me} was declared dead while it was joining.");
             }
+
+            await RetryAsync(membership.DeclarePreviousIncarnationsDeadAsync, "declare its previous incarnations dead", deadline.Token);
 
             if (_options.ValidateInitialConnectivity)
             {
@@ -270,7 +284,7 @@ internal sealed class MembershipAgent(
                 catch (OperationCanceledException)
                 {
                     throw new InvalidOperationException(
-                        $"Silo {membership.MyAddress} could not {what} within Cluster:MaxJoinAttemptTime ({_options.MaxJoinAttemptTime}): {e.Message}", e);
+                        $"Silo {membership.MyAddress?.ToString() ?? details.SiloAddress} could not {what} within Cluster:MaxJoinAttemptTime ({_options.MaxJoinAttemptTime}): {e.Message}", e);
                 }
 
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
@@ -278,7 +292,7 @@ internal sealed class MembershipAgent(
             catch (OperationCanceledException e) when (deadline.IsCancellationRequested)
             {
                 throw new InvalidOperationException(
-                    $"Silo {membership.MyAddress} could not {what} within Cluster:MaxJoinAttemptTime ({_options.MaxJoinAttemptTime}).", e);
+                    $"Silo {membership.MyAddress?.ToString() ?? details.SiloAddress} could not {what} within Cluster:MaxJoinAttemptTime ({_options.MaxJoinAttemptTime}).", e);
             }
         }
     }

@@ -215,6 +215,44 @@ internal sealed class MembershipTableManager
         return false;
     }
 
+    /// <summary>
+    /// Writes Dead for every earlier incarnation of this silo's endpoint that the table still shows alive (Orleans
+    /// does the same when a silo starts): this silo holds the endpoint now, so they cannot be listening, and there is
+    /// no point waiting for probes to find out. A restarted silo on a fixed port is back at once. Returns how many.
+    /// </summary>
+    public async Task<int> DeclarePreviousIncarnationsDeadAsync(CancellationToken cancellationToken)
+    {
+        var me = MyAddress ?? throw new InvalidOperationException("A cluster client has no incarnations.");
+        var declared = 0;
+        for (var attempt = 0; ; attempt++)
+        {
+            var data = await _table.ReadAllAsync(cancellationToken);
+            Apply(data);
+            var previous = data.Members.FirstOrDefault(m =>
+                m.SiloAddress.IsSameEndpoint(me) && m.SiloAddress.Generation < me.Generation && m.Status != SiloStatus.Dead);
+            if (previous is null)
+            {
+                return declared;
+            }
+
+            var dead = previous with { Status = SiloStatus.Dead, SuspectTimes = [.. previous.SuspectTimes, new SuspectTime(me, Now())] };
+            var next = data.Version.Next();
+            var written = await _table.UpdateRowAsync(dead, next, cancellationToken);
+            _metrics.MembershipWrite("declare_dead", written ? "ok" : "conflict");
+            if (!written)
+            {
+                await Task.Delay(Backoff(attempt), _timeProvider, cancellationToken);
+                continue;
+            }
+
+            declared++;
+            Apply(data.With(dead, next));
+            _metrics.SiloDeclaredDead();
+            _logger.PreviousIncarnationDead(me, previous.SiloAddress);
+            WroteTable?.Invoke(Current);
+        }
+    }
+
     /// <summary>Writes this silo's heartbeat (unconditional; the version does not move).</summary>
     public Task UpdateIAmAliveAsync(CancellationToken cancellationToken)
         => _table.UpdateIAmAliveAsync(MyAddress ?? throw new InvalidOperationException("A cluster client has no row."), Now(), cancellationToken);

@@ -53,6 +53,32 @@ public sealed class PostgresGrainStorageTests : GrainStorageContractTests
     }
 
     [Fact]
+    public async Task ExecuteBatch_ReadsAndWritesInterleaved_WritesUseAtMostOneConnectionPerBatchSlot()
+    {
+        var backend = await CreateInitializedBackendAsync(Store, ServiceId);
+        var storage = Compose(backend, maxBatchSize: 8);
+
+        // Many grains activating (reading) while others write, as under load: the reads grow the pool, and batches
+        // must still keep to their own slot connections (at most MaxConcurrentBatches = 4) rather than rotate over it.
+        var work = Enumerable.Range(0, 200).Select(async i =>
+        {
+            await backend.ReadAsync(StorageKey.Create(GrainType, StateName, $"read-{i}"), CancellationToken.None);
+            await storage.WriteStateAsync(StateName, Grain($"write-{i:D3}"), New($"value {i}"));
+        });
+        await Task.WhenAll(work);
+
+        var server = await PostgresServer.GetAsync();
+        await using var admin = new NpgsqlConnection(server.AdminConnectionString);
+        await admin.OpenAsync();
+        await using var query = new NpgsqlCommand(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'INSERT INTO orleanslocks_storage%'", admin);
+        query.Parameters.Add(new NpgsqlParameter<string> { TypedValue = new NpgsqlConnectionStringBuilder((string)Store).Database });
+        var writers = (long)(await query.ExecuteScalarAsync())!;
+
+        Assert.InRange(writers, 1, 4);
+    }
+
+    [Fact]
     public async Task ExecuteBatch_StatementFailsAfterAnotherSucceeded_RollsBackTheWholeBatch()
     {
         var backend = await CreateInitializedBackendAsync(Store, ServiceId);
