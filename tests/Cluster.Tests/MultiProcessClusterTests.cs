@@ -4,8 +4,6 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using OrleansLocks.Cluster.Tests.Infrastructure;
@@ -17,7 +15,7 @@ using Xunit.Abstractions;
 namespace OrleansLocks.Cluster.Tests;
 
 /*
- * Three real headless silo processes on one PostgreSQL database, the Api in front as a gateway, HTTP clients
+ * Three real headless silo processes on one PostgreSQL database, the Api in front as a gateway process, HTTP clients
  * acquiring and releasing throughout. One silo is killed with SIGKILL, another stopped with SIGTERM. Checks what a
  * client relies on: nothing acknowledged is lost (every acknowledged grant's token is in the lock's history, and
  * released locks end free), never two holders, tokens issued once and in order; and reports how long each lock was
@@ -56,18 +54,16 @@ public sealed class MultiProcessClusterTests(ITestOutputHelper output)
             await Eventually.TrueAsync(
                 async () => (await ReadActiveAsync(membership)) == 3, "three silo processes are active", TimeSpan.FromSeconds(120));
 
-            await using var gateway = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
-            {
-                builder.UseEnvironment("Testing");
-                builder.UseSetting("Api:Mode", "Gateway");
-                foreach (var (key, value) in settings)
-                {
-                    builder.UseSetting(key, value);
-                }
+            // The Api as a process of its own on a loopback port, running as a gateway of the three silos.
+            var gateway = SiloProcess.Start(
+                new Dictionary<string, string?>(settings) { ["Api:Mode"] = "Gateway" },
+                "OrleansLocks.Api.dll");
+            silos.Add(gateway); // disposed (killed) with the silos
+            using var probe = new HttpClient { BaseAddress = gateway.HealthUri };
+            await Eventually.TrueAsync(
+                async () => !gateway.HasExited && await IsReadyAsync(probe), "the Api gateway process is ready", TimeSpan.FromSeconds(120));
 
-                builder.ConfigureLogging(logging => logging.ClearProviders());
-            });
-            var run = new ClientRun(gateway, locks: 8);
+            var run = new ClientRun(gateway.HealthUri, locks: 8);
             var clients = Enumerable.Range(0, 6).Select(i => Task.Run(() => run.ClientAsync(i))).ToList();
 
             await Eventually.TrueAsync(() => run.Grants >= 60, "the clients make progress");
@@ -103,6 +99,19 @@ public sealed class MultiProcessClusterTests(ITestOutputHelper output)
         }
     }
 
+    private static async Task<bool> IsReadyAsync(HttpClient http)
+    {
+        try
+        {
+            using var response = await http.GetAsync(new Uri("health/ready", UriKind.Relative));
+            return response.IsSuccessStatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
+    }
+
     private static async Task<int> ReadActiveAsync(PostgresMembershipTable table)
     {
         await table.InitializeAsync(createSchema: true, default);
@@ -110,7 +119,7 @@ public sealed class MultiProcessClusterTests(ITestOutputHelper output)
     }
 
     /// <summary>The clients' shared bookkeeping: acknowledged grants, violations, and 503 windows per lock.</summary>
-    private sealed class ClientRun(WebApplicationFactory<Program> gateway, int locks)
+    private sealed class ClientRun(Uri gateway, int locks)
     {
         private readonly string[] _locks = Enumerable.Range(0, locks).Select(i => "mp" + i).ToArray();
         private readonly string?[] _holders = new string?[locks];
@@ -131,7 +140,7 @@ public sealed class MultiProcessClusterTests(ITestOutputHelper output)
 
         public async Task ClientAsync(int client)
         {
-            using var http = gateway.CreateClient();
+            using var http = new HttpClient { BaseAddress = gateway };
             var random = new Random(client);
             for (var round = 0; !_stop.IsCancellationRequested; round++)
             {
@@ -201,7 +210,7 @@ public sealed class MultiProcessClusterTests(ITestOutputHelper output)
         /// <summary>Every acknowledged grant is in storage's history: tokens 1..counter, each acknowledged once; every lock ends free.</summary>
         public async Task AssertHistoryAsync()
         {
-            using var http = gateway.CreateClient();
+            using var http = new HttpClient { BaseAddress = gateway };
             for (var i = 0; i < _locks.Length; i++)
             {
                 var state = (await http.GetFromJsonAsync<JsonObject>($"/locks/{_locks[i]}"))!;

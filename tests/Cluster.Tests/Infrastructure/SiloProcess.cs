@@ -6,7 +6,8 @@ using System.Net.Sockets;
 namespace OrleansLocks.Cluster.Tests.Infrastructure;
 
 /// <summary>
-/// A headless silo (OrleansLocks.Silo.dll) in a process of its own, configured through environment variables.
+/// A headless silo (OrleansLocks.Silo.dll), or the Api (OrleansLocks.Api.dll), in a process of its own, configured
+/// through environment variables.
 /// <see cref="Kill"/> is SIGKILL; disposing kills it too, so no test leaves one running.
 /// </summary>
 internal sealed class SiloProcess : IDisposable
@@ -24,17 +25,17 @@ internal sealed class SiloProcess : IDisposable
         _process.BeginErrorReadLine();
     }
 
-    /// <summary>The silo's web host, where /health/live and /health/ready are.</summary>
+    /// <summary>The process's web host, where /health/live and /health/ready (and, for the Api, /locks) are.</summary>
     public Uri HealthUri { get; }
 
     public bool HasExited => _process.HasExited;
 
     public string Output => string.Join(Environment.NewLine, _output);
 
-    public static SiloProcess Start(IDictionary<string, string?> settings)
+    public static SiloProcess Start(IDictionary<string, string?> settings, string assembly = "OrleansLocks.Silo.dll")
     {
         var httpPort = FreePort();
-        var start = new ProcessStartInfo("dotnet", $"\"{Path.Combine(AppContext.BaseDirectory, "OrleansLocks.Silo.dll")}\"")
+        var start = new ProcessStartInfo("dotnet", $"\"{Path.Combine(AppContext.BaseDirectory, assembly)}\"")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -50,7 +51,7 @@ internal sealed class SiloProcess : IDisposable
             start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
         }
 
-        var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the headless silo.");
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {assembly}.");
         return new SiloProcess(process, new Uri($"http://127.0.0.1:{httpPort}/"));
     }
 
