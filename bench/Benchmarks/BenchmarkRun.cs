@@ -276,6 +276,11 @@ internal sealed class BenchmarkRun(BenchOptions options)
             var database = await CreateDatabaseAsync($"orleanslocks_bench_{_run}{suffix.Replace('-', '_')}");
             arguments.Add("--Storage:Provider=Postgres");
             arguments.Add($"--ConnectionStrings:Postgres={database}");
+
+            // On PostgreSQL the silo is a (one-member) cluster: keep its silo port on loopback and free.
+            arguments.Add("--Silo:ListenAddress=127.0.0.1");
+            arguments.Add("--Silo:AdvertisedAddress=127.0.0.1");
+            arguments.Add("--Silo:SiloPort=0");
         }
         else
         {
