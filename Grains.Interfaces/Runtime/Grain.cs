@@ -40,7 +40,8 @@ public interface IGrainContext
 
     /// <summary>
     /// Registers a timer whose callback runs as a turn of this activation (never interleaved with calls).
-    /// Timers do not keep the activation alive and die with it; re-create them in <see cref="IGrainBase.OnActivateAsync"/>.
+    /// Unless <paramref name="keepAlive"/> is set, timers do not keep the activation alive; all die with it, so re-create
+    /// them in <see cref="IGrainBase.OnActivateAsync"/>.
     /// </summary>
     /// <param name="keepAlive">While this timer is armed, the activation is not collected as idle (Orleans' GrainTimerCreationOptions.KeepAlive).</param>
     IGrainTimer RegisterGrainTimer(Func<CancellationToken, Task> callback, TimeSpan dueTime, TimeSpan period, bool keepAlive = false);
