@@ -219,18 +219,9 @@ internal sealed class ActivationData : IGrainContext
     /// <summary>Drops the activation without waiting for it (shutdown past its deadline): queued calls fail.</summary>
     public void Abort(string why)
     {
-        List<GrainCall>? calls;
-        TaskCompletionSource? destroyed;
-        lock (this)
+        if (!TryInvalidate(out var calls, out var destroyed))
         {
-            if (_state == ActivationState.Invalid)
-            {
-                return;
-            }
-
-            _state = ActivationState.Invalid;
-            calls = TakeQueuedCalls();
-            destroyed = _destroyed;
+            return;
         }
 
         DisposeTimers();
@@ -544,18 +535,9 @@ internal sealed class ActivationData : IGrainContext
 
     private void FailActivation(Exception cause)
     {
-        List<GrainCall>? calls;
-        TaskCompletionSource? destroyed;
-        lock (this)
+        if (!TryInvalidate(out var calls, out var destroyed))
         {
-            if (_state == ActivationState.Invalid)
-            {
-                return;
-            }
-
-            _state = ActivationState.Invalid;
-            calls = TakeQueuedCalls();
-            destroyed = _destroyed;
+            return;
         }
 
         DisposeTimers();
@@ -567,6 +549,25 @@ internal sealed class ActivationData : IGrainContext
         }
 
         destroyed?.TrySetResult();
+    }
+
+    /// <summary>Marks the activation invalid and takes its queued calls; false if it already was invalid.</summary>
+    private bool TryInvalidate(out List<GrainCall>? calls, out TaskCompletionSource? destroyed)
+    {
+        lock (this)
+        {
+            if (_state == ActivationState.Invalid)
+            {
+                calls = null;
+                destroyed = null;
+                return false;
+            }
+
+            _state = ActivationState.Invalid;
+            calls = TakeQueuedCalls();
+            destroyed = _destroyed;
+            return true;
+        }
     }
 
     /// <summary>Runs a call (a turn, or an interleaved call) and delivers its outcome.</summary>
