@@ -33,6 +33,13 @@ public sealed class SiloOptions
 
     /// <summary>The local IP address the silo transport listens on. Default: every interface.</summary>
     public string? ListenAddress { get; set; }
+
+    /// <summary>
+    /// The shared secret that authenticates calls between the silos and gateways of a cluster (HMAC signatures; the
+    /// secret itself is never sent). At least 32 characters of random data, the same on every member. Required for a
+    /// cluster outside the Development environment. Default none.
+    /// </summary>
+    public string? ClusterSecret { get; set; }
 }
 
 /// <summary>When idle activations are collected (configuration section <c>GrainCollection</c>); as Orleans' options.</summary>

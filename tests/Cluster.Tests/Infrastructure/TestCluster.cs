@@ -90,6 +90,7 @@ internal sealed class TestCluster : IAsyncDisposable
             ["Silo:AdvertisedAddress"] = "127.0.0.1",
             ["Silo:ListenAddress"] = "127.0.0.1",
             ["Cluster:Enabled"] = "true",
+            ["Silo:ClusterSecret"] = OrleansLocks.Testing.TestSecrets.ClusterSecret,
         };
         string? database = null;
         if (backend == ClusterBackend.Postgres)
