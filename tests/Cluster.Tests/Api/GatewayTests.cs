@@ -120,6 +120,7 @@ public sealed class GatewayConfigurationTests
             builder.UseSetting("Api:Mode", "Gateway");
             builder.UseSetting("Storage:Provider", "Sqlite");
             builder.UseSetting("Security:AllowAnonymous", "true");
+            builder.UseSetting("Silo:ClusterSecret", OrleansLocks.Testing.TestSecrets.ClusterSecret);
             builder.ConfigureLogging(logging => logging.ClearProviders());
         });
 
@@ -137,6 +138,7 @@ public sealed class GatewayConfigurationTests
             builder.UseEnvironment("Testing");
             builder.UseSetting("Api:Mode", "Sidecar");
             builder.UseSetting("Security:AllowAnonymous", "true");
+            builder.UseSetting("Silo:ClusterSecret", OrleansLocks.Testing.TestSecrets.ClusterSecret);
             builder.ConfigureLogging(logging => logging.ClearProviders());
         });
 
