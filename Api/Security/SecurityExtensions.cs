@@ -137,9 +137,16 @@ public static partial class SecurityExtensions
 
     private static RateLimitPartition<string> Partition(HttpContext http, RateLimitOptions options)
     {
-        // Authenticated callers are limited per principal; the others (refused anyway) per address, so a flood of
-        // bad credentials cannot crowd out a real principal.
-        var key = LockPrincipal.From(http)?.Key ?? "address:" + (http.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+        // Authenticated callers are limited per principal; the others (refused anyway) and anonymous callers per client
+        // address, so a flood of bad credentials cannot crowd out a real principal, nor one anonymous client the others.
+        var principal = LockPrincipal.From(http);
+        var address = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        var key = principal switch
+        {
+            null => "address:" + address,
+            { IsAnonymous: true } => "anonymous:" + address,
+            _ => principal.Key,
+        };
         if (options.TokenLimit <= 0)
         {
             return RateLimitPartition.GetNoLimiter(key);
