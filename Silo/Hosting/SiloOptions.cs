@@ -40,6 +40,13 @@ public sealed class SiloOptions
     /// cluster outside the Development environment. Default none.
     /// </summary>
     public string? ClusterSecret { get; set; }
+
+    /// <summary>
+    /// A second secret also accepted on incoming requests (never used to sign), for rotating
+    /// <see cref="ClusterSecret"/> without stopping the cluster: roll it out as the alternate, then swap the two,
+    /// then remove the alternate. Default none.
+    /// </summary>
+    public string? AlternateClusterSecret { get; set; }
 }
 
 /// <summary>When idle activations are collected (configuration section <c>GrainCollection</c>); as Orleans' options.</summary>

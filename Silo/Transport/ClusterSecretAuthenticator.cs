@@ -45,6 +45,7 @@ internal sealed partial class ClusterSecretAuthenticator
     public static readonly TimeSpan MaxClockSkew = TimeSpan.FromSeconds(60);
 
     private readonly byte[]? _key;
+    private readonly byte[]? _alternateKey;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
@@ -53,15 +54,8 @@ internal sealed partial class ClusterSecretAuthenticator
         _time = time;
         _logger = logger;
         var silo = options.Value;
-        if (!string.IsNullOrEmpty(silo.ClusterSecret))
-        {
-            _key = HKDF.DeriveKey(
-                HashAlgorithmName.SHA256,
-                Encoding.UTF8.GetBytes(silo.ClusterSecret),
-                outputLength: 32,
-                salt: Encoding.UTF8.GetBytes($"orleanslocks/{silo.ServiceId}/{silo.ClusterId}"),
-                info: "orleanslocks silo transport v1"u8.ToArray());
-        }
+        _key = DeriveKey(silo.ClusterSecret, silo);
+        _alternateKey = _key is null ? null : DeriveKey(silo.AlternateClusterSecret, silo);
     }
 
     /// <summary>Whether requests are signed and checked (a cluster secret is configured).</summary>
@@ -115,13 +109,29 @@ internal sealed partial class ClusterSecretAuthenticator
         }
 
         var expected = Compute(_key, request.Method, request.Path.Value ?? "", timestampText, body);
-        return CryptographicOperations.FixedTimeEquals(expected, given)
-            ? null
-            : "the request's signature does not match (is Silo:ClusterSecret the same on every silo and gateway?)";
+        var match = CryptographicOperations.FixedTimeEquals(expected, given);
+        if (_alternateKey is not null)
+        {
+            // During a rotation a sender may still sign with the other secret.
+            match |= CryptographicOperations.FixedTimeEquals(Compute(_alternateKey, request.Method, request.Path.Value ?? "", timestampText, body), given);
+        }
+
+        return match ? null : "the request's signature does not match (is Silo:ClusterSecret the same on every silo and gateway?)";
     }
 
     /// <summary>Logs a refused request (who sent it and why).</summary>
     public void LogRefused(string path, string remote, string reason) => LogRequestRefused(_logger, path, remote, reason);
+
+    /// <summary>The signing key of a secret: HKDF-SHA256, salted with the service and cluster ids; null without a secret.</summary>
+    private static byte[]? DeriveKey(string? secret, SiloOptions silo)
+        => string.IsNullOrEmpty(secret)
+            ? null
+            : HKDF.DeriveKey(
+                HashAlgorithmName.SHA256,
+                Encoding.UTF8.GetBytes(secret),
+                outputLength: 32,
+                salt: Encoding.UTF8.GetBytes($"orleanslocks/{silo.ServiceId}/{silo.ClusterId}"),
+                info: "orleanslocks silo transport v1"u8.ToArray());
 
     private static byte[] Compute(byte[] key, string method, string path, string timestamp, ReadOnlySpan<byte> body)
     {
@@ -159,6 +169,20 @@ internal sealed class ClusterSecretValidator(IServiceProvider services) : IValid
 {
     public ValidateOptionsResult Validate(string? name, SiloOptions options)
     {
+        if (options.AlternateClusterSecret is { Length: > 0 } alternate)
+        {
+            if (string.IsNullOrEmpty(options.ClusterSecret))
+            {
+                return ValidateOptionsResult.Fail("Silo:AlternateClusterSecret is set but Silo:ClusterSecret is not: the alternate is only accepted next to a cluster secret.");
+            }
+
+            if (alternate.Length < ClusterSecretAuthenticator.MinSecretLength || string.IsNullOrWhiteSpace(alternate))
+            {
+                return ValidateOptionsResult.Fail(
+                    $"Silo:AlternateClusterSecret must be at least {ClusterSecretAuthenticator.MinSecretLength} characters of random data; it has {alternate.Length}.");
+            }
+        }
+
         var secret = options.ClusterSecret;
         if (!string.IsNullOrEmpty(secret))
         {

@@ -84,6 +84,22 @@ public sealed class SiloTransportAuthenticationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Invoke_SignedWithTheAlternateSecret_AcceptedDuringARotation()
+    {
+        const string next = "next-cluster-secret-0123456789abcdefghijklmn";
+        var silo = await _cluster.StartAdditionalSiloAsync(new Dictionary<string, string?> { ["Silo:AlternateClusterSecret"] = next });
+        var name = _cluster.LockOwnedBy(silo, "rotation");
+        var request = new InvokeRequest(
+            silo.Address.ToString(), "lock", name, typeof(ILockGrain).FullName!,
+            Silo.Runtime.GrainMethod.Create(typeof(ILockGrain), typeof(ILockGrain).GetMethod(nameof(ILockGrain.GetStateAsync))!).Name,
+            [], 0);
+        var body = JsonSerializer.SerializeToUtf8Bytes(request, SiloJson.Options);
+
+        Assert.Equal(HttpStatusCode.OK, await PostAsync(silo.Address, SiloTransportServer.InvokePath, body, Authenticator(next)));
+        Assert.Equal(HttpStatusCode.Unauthorized, await PostAsync(_cluster.Silos[0].Address, SiloTransportServer.InvokePath, Call().Body, Authenticator(next)));
+    }
+
+    [Fact]
     public async Task ProbeAndGossip_Unsigned_Refused401()
     {
         var silo = _cluster.Silos[0];
