@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
@@ -106,7 +105,6 @@ internal sealed partial class LockAuthorizationResultHandler(ILogger<LockAuthori
     private static Task WriteAsync(HttpContext context, int status, string code, string title, string detail)
     {
         var problem = ApiProblems.Create(new ProblemDetails(), context, status, code, title, detail);
-        problem.Extensions[ApiProblems.TraceIdKey] = Activity.Current?.Id ?? context.TraceIdentifier;
         return TypedResults.Problem(problem).ExecuteAsync(context);
     }
 
