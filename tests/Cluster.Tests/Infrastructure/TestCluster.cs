@@ -155,7 +155,18 @@ internal sealed class TestCluster : IAsyncDisposable
             .AddLockGrains(builder.Configuration);
         var host = builder.Build();
         var silo = new TestSilo(name, host);
-        await host.StartAsync();
+        try
+        {
+            await host.StartAsync();
+        }
+        catch
+        {
+            // A silo that failed to start (e.g. could not join) must not keep its silo port open for the test's rest.
+            await host.StopAsync(CancellationToken.None);
+            host.Dispose();
+            throw;
+        }
+
         lock (_silos)
         {
             _silos.Add(silo);

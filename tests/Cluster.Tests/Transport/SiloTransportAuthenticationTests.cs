@@ -100,6 +100,21 @@ public sealed class SiloTransportAuthenticationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Silo_WithAnotherSecret_CannotJoin_AndTheClusterServesOn()
+    {
+        await Assert.ThrowsAnyAsync<Exception>(() => _cluster.StartAdditionalSiloAsync(new Dictionary<string, string?>
+        {
+            ["Silo:ClusterSecret"] = "not-the-cluster-secret-0123456789abcdefghij",
+            ["Cluster:MaxJoinAttemptTime"] = "00:00:05",
+        }));
+
+        // Requests between it and the members were refused (event 1900); the members still serve each other.
+        Assert.Contains(_cluster.Logs.Lines, l => l.EventId == 1900);
+        var state = await _cluster.Silos[1].Grains.GetGrain<ILockGrain>(_cluster.LockOwnedBy(_cluster.Silos[0], "after")).GetStateAsync();
+        Assert.Equal(LockStateMode.Free, state.Mode);
+    }
+
+    [Fact]
     public async Task ProbeAndGossip_Unsigned_Refused401()
     {
         var silo = _cluster.Silos[0];
