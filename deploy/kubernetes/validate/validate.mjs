@@ -2,6 +2,7 @@
 // the npm package kubernetes-models, plus a few checks that schemas cannot express.
 //
 //   kubectl kustomize deploy/kubernetes/overlays/dev | node validate.mjs [--external-secret NAME ...] [--name LABEL]
+//       [--dump FILE]
 //
 // Fails (exit 1) when a document is not a Kubernetes object, when its apiVersion/kind is unknown to the schemas
 // (a typo, or a kind we cannot check, such as a custom resource), when an object violates its schema, or when a
@@ -9,17 +10,20 @@
 // template, an HPA or a StatefulSet's serviceName naming an object that is not there, a pod referring to a Secret,
 // ConfigMap or ServiceAccount that is neither rendered nor named with --external-secret (secrets created outside
 // kustomize, as in the prod overlay), or two objects with the same kind, namespace and name.
-// Prints one line per object checked and a summary; errors go to stderr.
-import { readFileSync } from "node:fs";
+// Prints one line per object checked and a summary; errors go to stderr. --dump writes the objects as a JSON array,
+// for checks of the settings themselves (tests/Deploy.Tests).
+import { readFileSync, writeFileSync } from "node:fs";
 import { parseAllDocuments } from "yaml";
 import * as models from "kubernetes-models";
 
 const args = process.argv.slice(2);
 const externalSecrets = new Set();
 let label = "manifests";
+let dumpFile = null;
 for (let i = 0; i < args.length; i++) {
   if (args[i] === "--external-secret" && i + 1 < args.length) externalSecrets.add(args[++i]);
   else if (args[i] === "--name" && i + 1 < args.length) label = args[++i];
+  else if (args[i] === "--dump" && i + 1 < args.length) dumpFile = args[++i];
   else {
     console.error(`validate.mjs: unknown argument ${args[i]}`);
     process.exit(2);
@@ -172,6 +176,7 @@ for (const autoscaler of byKind("HorizontalPodAutoscaler")) {
 }
 
 if (objects.length === 0) error(label, "no objects");
+if (dumpFile) writeFileSync(dumpFile, JSON.stringify(objects, null, 2));
 
 if (errors.length > 0) {
   for (const e of errors) console.error(`error: ${label}: ${e}`);
