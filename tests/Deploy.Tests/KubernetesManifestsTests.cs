@@ -63,6 +63,7 @@ public sealed class KubernetesManifestsTests
                   containers:
                     - name: c
                       image: i
+                      readinessprobe: {}
                       env:
                         - name: SECRET
                           valueFrom:
@@ -90,6 +91,7 @@ public sealed class KubernetesManifestsTests
         Assert.Contains("unknown apiVersion/kind v1/Servise", result.StandardError, StringComparison.Ordinal);
         Assert.Contains("does not match the pod template's labels", result.StandardError, StringComparison.Ordinal);
         Assert.Contains("Secret missing-secret", result.StandardError, StringComparison.Ordinal);
+        Assert.Contains("spec.template.spec.containers[0].readinessprobe: unknown field", result.StandardError, StringComparison.Ordinal);
         Assert.Contains("Service nobody: spec.selector matches no pod template", result.StandardError, StringComparison.Ordinal);
     }
 

@@ -4,15 +4,18 @@
 //   kubectl kustomize deploy/kubernetes/overlays/dev | node validate.mjs [--external-secret NAME ...] [--name LABEL]
 //       [--dump FILE]
 //
-// Fails (exit 1) when a document is not a Kubernetes object, when its apiVersion/kind is unknown to the schemas
-// (a typo, or a kind we cannot check, such as a custom resource), when an object violates its schema, or when a
-// cross-reference is broken: a Service, PodDisruptionBudget, Deployment or StatefulSet whose selector matches no pod
+// Fails (exit 1) when a document is not a Kubernetes object, when it has a field the API does not know (a misspelt
+// name: the JSON schemas allow extra properties, the API server's strict field validation does not), when its
+// apiVersion/kind is unknown to the schemas (a typo, or a kind we cannot check, such as a custom resource), when an
+// object violates its schema, or when a cross-reference is broken: a Service, PodDisruptionBudget, Deployment or StatefulSet whose selector matches no pod
 // template, an HPA or a StatefulSet's serviceName naming an object that is not there, a pod referring to a Secret,
 // ConfigMap or ServiceAccount that is neither rendered nor named with --external-secret (secrets created outside
 // kustomize, as in the prod overlay), or two objects with the same kind, namespace and name.
 // Prints one line per object checked and a summary; errors go to stderr. --dump writes the objects as a JSON array,
 // for checks of the settings themselves (tests/Deploy.Tests).
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
 import * as models from "kubernetes-models";
 
@@ -42,6 +45,79 @@ function collect(namespace) {
   }
 }
 collect(models);
+
+// Field names per type, from the packages' TypeScript declarations (the compiled JSON-schema validators allow
+// unknown properties): canonical interface name -> { field -> type text }, and apiVersion/kind -> interface.
+const interfaces = new Map();
+const rootInterfaces = new Map();
+function readDeclarations(directory) {
+  for (const entry of readdirSync(directory, { withFileTypes: true })) {
+    const path = join(directory, entry.name);
+    if (entry.isDirectory()) readDeclarations(path);
+    else if (entry.name.endsWith(".d.ts")) parseDeclaration(readFileSync(path, "utf8"));
+  }
+}
+function parseDeclaration(text) {
+  const aliases = new Map();
+  for (const match of text.matchAll(/^export \{ ([^}]+) \};$/gm)) {
+    for (const pair of match[1].split(",")) {
+      const [local, , canonical] = pair.trim().split(" ");
+      if (canonical) aliases.set(local, canonical);
+    }
+  }
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const header = /^export interface (\w+)( extends TypeMeta)? \{$/.exec(lines[i]);
+    if (!header) continue;
+    const fields = header[2] ? { apiVersion: "string", kind: "string" } : {};
+    let apiVersion = null;
+    let kind = null;
+    for (i++; i < lines.length && lines[i] !== "}"; i++) {
+      const property = /^ {4}"([^"]+)"\??: (.*)$/.exec(lines[i]);
+      if (!property) continue;
+      let type = property[2];
+      if (type === "{") {
+        // A map: { [key: string]: T; }
+        let valueType = "unknown";
+        for (i++; i < lines.length && !/^ {4}\};$/.test(lines[i]); i++) {
+          const value = /\[key: string\]: (.*);$/.exec(lines[i]);
+          if (value) valueType = value[1];
+        }
+        type = `Map<${valueType}>`;
+      } else {
+        type = type.replace(/;$/, "");
+      }
+      if (property[1] === "apiVersion" && /^"[^"]+"$/.test(type)) apiVersion = type.slice(1, -1);
+      if (property[1] === "kind" && /^"[^"]+"$/.test(type)) kind = type.slice(1, -1);
+      fields[property[1]] = type;
+    }
+    const name = aliases.get(header[1]) ?? header[1];
+    interfaces.set(name, fields);
+    if (apiVersion && kind) rootInterfaces.set(`${apiVersion}/${kind}`, name);
+  }
+}
+const modules = fileURLToPath(new URL("./node_modules/", import.meta.url));
+readDeclarations(join(modules, "kubernetes-models"));
+readDeclarations(join(modules, "@kubernetes-models", "apimachinery"));
+
+function unknownFields(value, type, path, report) {
+  if (value === null || value === undefined) return;
+  let match;
+  if ((match = /^Array<(.+)>$/.exec(type))) {
+    if (Array.isArray(value)) value.forEach((item, index) => unknownFields(item, match[1], `${path}[${index}]`, report));
+    return;
+  }
+  if ((match = /^Map<(.+)>$/.exec(type))) {
+    if (typeof value === "object") for (const [key, item] of Object.entries(value)) unknownFields(item, match[1], `${path}.${key}`, report);
+    return;
+  }
+  const fields = interfaces.get(type);
+  if (!fields || typeof value !== "object" || Array.isArray(value)) return;
+  for (const [key, item] of Object.entries(value)) {
+    if (!(key in fields)) report(`${path ? path + "." : ""}${key}: unknown field`);
+    else unknownFields(item, fields[key], `${path ? path + "." : ""}${key}`, report);
+  }
+}
 
 const errors = [];
 const error = (where, message) => errors.push(`${where}: ${message}`);
@@ -84,9 +160,11 @@ for (const object of objects) {
     object.kind === "Secret" && object.data && typeof object.data === "object"
       ? { ...object, data: Object.fromEntries(Object.entries(object.data).map(([k, v]) => [k, typeof v === "string" ? v.replace(/[\r\n]/g, "") : v])) }
       : object;
+  const before = errors.length;
+  unknownFields(object, rootInterfaces.get(`${object.apiVersion}/${object.kind}`) ?? "", "", (message) => error(where, message));
   try {
     new Model(checked).validate();
-    console.log(`ok   ${object.apiVersion} ${where}`);
+    if (errors.length === before) console.log(`ok   ${object.apiVersion} ${where}`);
   } catch (e) {
     error(where, `schema violation: ${e.message}${e.errors ? " " + JSON.stringify(e.errors) : ""}`);
   }
