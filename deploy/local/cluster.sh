@@ -248,6 +248,10 @@ EOF
 stop_pg() {
     local data="$state_dir/pg/data"
     [[ -f "$data/postmaster.pid" ]] || return 0
+    # A server that died (or a reboot) leaves its pid file behind: nothing to stop then.
+    local pid
+    pid="$(head -n 1 "$data/postmaster.pid")"
+    [[ "$pid" =~ ^[0-9]+$ && -r "/proc/$pid/cmdline" ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$data" || return 0
     [[ -n "$pg_bin" ]] || pg_bin="$(find_pg_bin || true)"
     [[ -n "$pg_bin" ]] || { log "cannot stop PostgreSQL in $data: its binaries are gone"; return 1; }
     pg_run "$pg_bin/pg_ctl" -D "$data" -m fast -w -t 60 stop >/dev/null 2>&1 \

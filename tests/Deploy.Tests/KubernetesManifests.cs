@@ -132,6 +132,7 @@ internal static class KubernetesManifests
                 }
 
                 Directory.Move(staging, target);
+                PruneOldInstalls(cacheRoot, keep: target);
             }
 
             _validatorDirectory = target;
@@ -140,6 +141,27 @@ internal static class KubernetesManifests
         finally
         {
             InstallGate.Release();
+        }
+    }
+
+    // Installs of earlier versions of the validator (other keys) unused for a week: another checkout may still use a
+    // recent one.
+    private static void PruneOldInstalls(string cacheRoot, string keep)
+    {
+        foreach (var directory in Directory.GetDirectories(cacheRoot))
+        {
+            var marker = Path.Combine(directory, ".installed");
+            if (directory != keep && File.Exists(marker) && File.GetLastWriteTimeUtc(marker) < DateTime.UtcNow.AddDays(-7))
+            {
+                try
+                {
+                    Directory.Delete(directory, recursive: true);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // In use or already gone: the next install tries again.
+                }
+            }
         }
     }
 }
