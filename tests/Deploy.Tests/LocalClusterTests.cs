@@ -43,6 +43,9 @@ public sealed partial class LocalClusterTests : IDisposable
             Assert.Equal(1, lease.RootElement.GetProperty("fencingToken").GetInt64());
         }
 
+        // The container image's HEALTHCHECK command, run against this Api: healthy now, unhealthy once stopped.
+        Assert.Equal(0, (await RunHealthCheckAsync(api)).ExitCode);
+
         var pids = ProcessIds();
         Assert.Equal(4, pids.Count);   // PostgreSQL, two silos, the Api
         Assert.All(pids, pid => Assert.True(IsRunning(pid), $"pid {pid} does not run"));
@@ -60,6 +63,7 @@ public sealed partial class LocalClusterTests : IDisposable
         Assert.True(stop.ExitCode == 0, stop.Describe("cluster.sh stop"));
         Assert.False(Directory.Exists(_stateDirectory), $"{_stateDirectory} is left after stop");
         Assert.All(pids, pid => Assert.False(IsRunning(pid), $"pid {pid} still runs after stop"));
+        Assert.NotEqual(0, (await RunHealthCheckAsync(api)).ExitCode);
 
         // Stopping or asking about a cluster that does not run is fine.
         var stopAgain = await RunAsync("stop");
@@ -83,6 +87,18 @@ public sealed partial class LocalClusterTests : IDisposable
             [Script, .. arguments],
             ScriptTimeout,
             environment: new Dictionary<string, string?> { ["ORLEANSLOCKS_CLUSTER_DIR"] = _stateDirectory });
+
+    /// <summary>Runs deploy/docker/Dockerfile's HEALTHCHECK command (exec form) with the image's port variable set to the Api's port.</summary>
+    private static Task<ToolResult> RunHealthCheckAsync(Uri api)
+    {
+        var line = File.ReadAllLines(Repository.PathOf("deploy", "docker", "Dockerfile")).Single(l => l.TrimStart().StartsWith("CMD [\"bash\"", StringComparison.Ordinal));
+        var command = JsonSerializer.Deserialize<string[]>(line.TrimStart()["CMD ".Length..])!;
+        return Tool.RunAsync(
+            Tool.Require(command[0], "Install bash"),
+            command[1..],
+            TimeSpan.FromSeconds(30),
+            environment: new Dictionary<string, string?> { ["ASPNETCORE_HTTP_PORTS"] = api.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+    }
 
     /// <summary>The pids cluster.sh recorded, and PostgreSQL's postmaster.</summary>
     private List<int> ProcessIds()
