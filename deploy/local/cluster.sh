@@ -45,6 +45,12 @@ fi
 state_dir="${state_dir%/}"
 env_file="$state_dir/cluster.env"
 
+# The state directory is trusted (cluster.env is sourced, pids are signalled): under a shared /tmp it must be ours.
+if [[ -e "$state_dir" && ! -O "$state_dir" ]]; then
+    printf 'cluster.sh: error: %s exists and is not owned by you; set ORLEANSLOCKS_CLUSTER_DIR elsewhere\n' "$state_dir" >&2
+    exit 1
+fi
+
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 # A build server or node that outlives the build would be a leftover of ours.
 export MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_USE_MSBUILD_SERVER=0
