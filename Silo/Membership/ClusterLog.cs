@@ -5,7 +5,7 @@ namespace OrleansLocks.Silo.Membership;
 
 /// <summary>
 /// Log events of the cluster: membership (5000-5099), silo-to-silo transport (5100-5199), placement and call
-/// forwarding (5200-5299). Ids are stable: operators alert on them, so never renumber.
+/// forwarding (5200-5299), grain directory (5300-5399). Ids are stable: operators alert on them, so never renumber.
 /// </summary>
 internal static partial class ClusterLog
 {
@@ -77,4 +77,19 @@ internal static partial class ClusterLog
 
     [LoggerMessage(5203, LogLevel.Warning, "Call {Method} on {GrainId} to silo {Target} failed with an unknown outcome")]
     public static partial void UnknownOutcome(this ILogger logger, Exception exception, string method, GrainId grainId, SiloAddress target);
+
+    [LoggerMessage(5300, LogLevel.Information, "Activation of {GrainId} on silo {Silo} is a duplicate: the grain directory names silo {RegisteredSilo}; its calls go there")]
+    public static partial void DuplicateActivationRefused(this ILogger logger, GrainId grainId, SiloAddress silo, SiloAddress registeredSilo);
+
+    [LoggerMessage(5301, LogLevel.Information, "The grain directory entry of {GrainId} names silo {RegisteredSilo}, which is {Status}; silo {Silo} replaces it")]
+    public static partial void StaleDirectoryEntryReplaced(this ILogger logger, GrainId grainId, SiloAddress registeredSilo, SiloStatus status, SiloAddress silo);
+
+    [LoggerMessage(5302, LogLevel.Warning, "Unregistering {GrainId} from the grain directory failed; the entry stays until it is replaced or its silo's entries are removed")]
+    public static partial void UnregisterFailed(this ILogger logger, Exception exception, GrainId grainId);
+
+    [LoggerMessage(5303, LogLevel.Information, "Removed {Count} grain directory entr(ies) of dead silo(s) {Silos}")]
+    public static partial void DeadSiloEntriesRemoved(this ILogger logger, int count, string silos);
+
+    [LoggerMessage(5304, LogLevel.Warning, "Removing the grain directory entries of dead silo(s) {Silos} failed; retried at the next membership change")]
+    public static partial void DeadSiloCleanupFailed(this ILogger logger, Exception exception, string silos);
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OrleansLocks.Runtime;
 using OrleansLocks.Silo.Hosting;
+using OrleansLocks.Silo.Membership;
 
 namespace OrleansLocks.Silo.Runtime;
 
@@ -82,6 +83,15 @@ internal sealed class Catalog : IGrainCallRouter
     /// successor; a filter that starts saying no does not touch running activations (the cluster deactivates those).
     /// </summary>
     public Func<GrainId, bool>? HostingFilter { get; set; }
+
+    /// <summary>
+    /// The cluster's grain directory as seen by this silo; null (a single silo) means none. A new activation
+    /// registers through it after placement and before it reads state, and unregisters when it goes away.
+    /// </summary>
+    public IGrainRegistrar? Registrar { get; set; }
+
+    /// <summary>Whether the silo was declared dead or killed: it must not touch the cluster's shared state any more.</summary>
+    public bool IsDead => _siloStatus.Status == SiloStatus.Dead;
 
     public int ActivationCount => Volatile.Read(ref _activationCount);
 
@@ -252,6 +262,18 @@ internal sealed class Catalog : IGrainCallRouter
         if (queuedCalls is null or [])
         {
             Remove(activation);
+            return;
+        }
+
+        if (activation.ForwardingAddress is { } forwardTo)
+        {
+            // A duplicate the directory refused: the calls never ran; they go to the registered activation's silo.
+            Remove(activation);
+            foreach (var call in queuedCalls)
+            {
+                call.Reject(new SiloUnavailableException($"Grain {activation.GrainId} is active on silo {forwardTo}."), forwardTo);
+            }
+
             return;
         }
 

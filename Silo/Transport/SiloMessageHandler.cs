@@ -1,19 +1,23 @@
 using System.Text.Json;
 using OrleansLocks.Runtime;
 using OrleansLocks.Silo.Membership;
+using OrleansLocks.Silo.Placement;
 using OrleansLocks.Silo.Runtime;
 
 namespace OrleansLocks.Silo.Transport;
 
 /// <summary>
-/// Answers other silos: runs forwarded calls on grains this silo owns (re-checking ownership with its own view,
-/// caught up to the sender's), answers probes for this incarnation only, and catches up on gossip.
+/// Answers other silos: runs forwarded calls on grains this silo hosts or owns (re-checking ownership with its own
+/// view, caught up to the sender's; a grain it already hosts is served even if placement moved on, since the grain
+/// directory names this activation until it deactivates), answers probes for this incarnation only, and catches up
+/// on gossip.
 /// </summary>
 internal sealed class SiloMessageHandler(
     MembershipTableManager membership,
     Catalog catalog,
     GrainClassMap grainClasses,
-    LocalSiloStatus status) : ISiloMessageHandler
+    LocalSiloStatus status,
+    DirectoryCache directoryCache) : ISiloMessageHandler
 {
     /// <summary>How long a receiver waits to catch up with a sender's newer view before it decides with its own.</summary>
     private static readonly TimeSpan CatchUpTimeout = TimeSpan.FromSeconds(5);
@@ -27,9 +31,12 @@ internal sealed class SiloMessageHandler(
 
         await CatchUpAsync(request.MembershipVersion, cancellationToken);
         var grainId = new GrainId(request.GrainType, request.Key);
-        if (status.Status != SiloStatus.Active || membership.Current.GetOwner(grainId) != membership.MyAddress)
+        var hosted = catalog.TryGetActivation(grainId, out var activation) && activation.State != ActivationState.Invalid;
+        if (status.Status != SiloStatus.Active || (!hosted && membership.Current.GetOwner(grainId) != membership.MyAddress))
         {
-            return NotOwner($"silo {membership.MyAddress} is {status.Status} and the owner of {grainId} in its view is {membership.Current.GetOwner(grainId)?.ToString() ?? "nobody"}");
+            return NotOwner(
+                $"silo {membership.MyAddress} is {status.Status}, does not host {grainId}, and the owner in its view is {membership.Current.GetOwner(grainId)?.ToString() ?? "nobody"}",
+                directoryCache.TryGet(grainId, out var registered) && registered != membership.MyAddress ? registered : null);
         }
 
         if (!grainClasses.TryGetInterface(request.Interface, out var grainInterface)
@@ -58,7 +65,7 @@ internal sealed class SiloMessageHandler(
         }
         catch (Exception e) when (call.Rejected)
         {
-            return NotOwner(e.Message);
+            return NotOwner(e.Message, call.ForwardTo);
         }
         catch (Exception e)
         {
@@ -131,8 +138,8 @@ internal sealed class SiloMessageHandler(
         }
     }
 
-    private InvokeResponse NotOwner(string message)
-        => new(null, new SiloError(SiloErrorKind.NotOwner, message), membership.Current.Version.Version);
+    private InvokeResponse NotOwner(string message, SiloAddress? forwardTo = null)
+        => new(null, new SiloError(SiloErrorKind.NotOwner, message, ForwardTo: forwardTo?.ToString()), membership.Current.Version.Version);
 
     private InvokeResponse Failed(SiloError error) => new(null, error, membership.Current.Version.Version);
 }

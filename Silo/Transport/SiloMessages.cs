@@ -30,7 +30,8 @@ internal sealed record InvokeResponse(JsonElement? Result, SiloError? Error, int
 /// <param name="Kind">One of <see cref="SiloErrorKind"/>'s constants.</param>
 /// <param name="Message">The exception's message.</param>
 /// <param name="ExceptionType">The full type name of the exception the grain threw, for <see cref="SiloErrorKind.Error"/>.</param>
-internal sealed record SiloError(string Kind, string Message, string? ExceptionType = null);
+/// <param name="ForwardTo">For <see cref="SiloErrorKind.NotOwner"/>: the silo the grain directory names as the grain's host, when the receiver knows it.</param>
+internal sealed record SiloError(string Kind, string Message, string? ExceptionType = null, string? ForwardTo = null);
 
 /// <summary>The kinds of <see cref="SiloError"/>.</summary>
 internal static class SiloErrorKind
