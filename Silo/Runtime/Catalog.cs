@@ -154,6 +154,9 @@ internal sealed class Catalog : IGrainCallRouter
 
     public bool TryGetActivation(GrainId grainId, out ActivationData activation) => _activations.TryGetValue(grainId, out activation!);
 
+    /// <summary>The activations in the table now (a moment's snapshot; for diagnostics and tests).</summary>
+    public IReadOnlyList<ActivationData> Activations => [.. _activations.Values];
+
     /// <summary>Deactivates the grain's activation, if any, after its current turn.</summary>
     public Task DeactivateAsync(GrainId grainId, DeactivationReason reason)
         => _activations.TryGetValue(grainId, out var activation) ? activation.DeactivateAsync(reason) : Task.CompletedTask;
