@@ -57,6 +57,12 @@ internal static partial class ClusterLog
     [LoggerMessage(5015, LogLevel.Warning, "Silo {Silo} declared its previous incarnation {Previous} on the same endpoint dead")]
     public static partial void PreviousIncarnationDead(this ILogger logger, SiloAddress silo, SiloAddress previous);
 
+    [LoggerMessage(5016, LogLevel.Warning, "Silo {Silo} cannot reach silo {Target}, but silo {Intermediary} can (indirect probe): not voting against it")]
+    public static partial void IndirectProbeSucceeded(this ILogger logger, SiloAddress silo, SiloAddress target, SiloAddress intermediary);
+
+    [LoggerMessage(5017, LogLevel.Warning, "Indirect probe of silo {Target} through silo {Intermediary} failed as well ({Failure})")]
+    public static partial void IndirectProbeFailed(this ILogger logger, SiloAddress target, SiloAddress intermediary, string failure);
+
     [LoggerMessage(5100, LogLevel.Information, "Silo transport (HTTP/2 cleartext) listens on port {Port}; advertised as {Endpoint}")]
     public static partial void TransportListening(this ILogger logger, int port, string endpoint);
 
@@ -92,4 +98,7 @@ internal static partial class ClusterLog
 
     [LoggerMessage(5304, LogLevel.Warning, "Removing the grain directory entries of dead silo(s) {Silos} failed; retried at the next membership change")]
     public static partial void DeadSiloCleanupFailed(this ILogger logger, Exception exception, string silos);
+
+    [LoggerMessage(5305, LogLevel.Debug, "The grain directory entry of {GrainId} names an earlier activation on this silo {Silo}, which is gone or going; replacing it")]
+    public static partial void OwnStaleDirectoryEntryReplaced(this ILogger logger, GrainId grainId, SiloAddress silo);
 }

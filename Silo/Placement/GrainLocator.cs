@@ -103,10 +103,17 @@ internal sealed class GrainLocator(
                     $"The grain directory entry of {grainId} changed on each of {MaxRegisterAttempts} attempts to register it on silo {me}; it is now {holder}.");
             }
 
-            var status = holder.Silo == me ? SiloStatus.Dead : await StatusOfAsync(holder.Silo, cancellationToken);
+            if (holder.Silo == me)
+            {
+                logger.OwnStaleDirectoryEntryReplaced(grainId, me);
+                previous = holder;
+                continue;
+            }
+
+            var status = await StatusOfAsync(holder.Silo, cancellationToken);
             if (status is SiloStatus.Dead or SiloStatus.None)
             {
-                logger.StaleDirectoryEntryReplaced(grainId, holder.Silo, holder.Silo == me ? SiloStatus.Stopping : status, me);
+                logger.StaleDirectoryEntryReplaced(grainId, holder.Silo, status, me);
                 previous = holder;
                 continue;
             }

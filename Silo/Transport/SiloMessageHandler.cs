@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Extensions.Options;
 using OrleansLocks.Runtime;
 using OrleansLocks.Silo.Membership;
 using OrleansLocks.Silo.Placement;
@@ -17,7 +18,9 @@ internal sealed class SiloMessageHandler(
     Catalog catalog,
     GrainClassMap grainClasses,
     LocalSiloStatus status,
-    DirectoryCache directoryCache) : ISiloMessageHandler
+    DirectoryCache directoryCache,
+    SiloTransportClient transport,
+    IOptions<ClusterMembershipOptions> options) : ISiloMessageHandler
 {
     /// <summary>How long a receiver waits to catch up with a sender's newer view before it decides with its own.</summary>
     private static readonly TimeSpan CatchUpTimeout = TimeSpan.FromSeconds(5);
@@ -73,7 +76,26 @@ internal sealed class SiloMessageHandler(
         }
     }
 
-    public ProbeResponse? Probe(ProbeRequest request)
+    public async Task<ProbeResponse?> ProbeAsync(ProbeRequest request, CancellationToken cancellationToken)
+    {
+        var answer = Probe(request);
+        if (answer is null || request.IndirectTarget is null)
+        {
+            return answer;
+        }
+
+        // An indirect probe: the prober cannot reach the target itself. Probe it from here, as the prober would.
+        if (!SiloAddress.TryParse(request.IndirectTarget, out var target))
+        {
+            return answer with { IndirectOk = false, IndirectFailure = $"'{request.IndirectTarget}' is not a silo address" };
+        }
+
+        var (response, failure) = await transport.ProbeAsync(
+            target, new ProbeRequest(target.ToString(), membership.MyAddress!.ToString(), membership.Current.Version.Version), options.Value.ProbeTimeout, cancellationToken);
+        return answer with { IndirectOk = response is not null, IndirectFailure = failure?.Message };
+    }
+
+    private ProbeResponse? Probe(ProbeRequest request)
     {
         if (!IsMe(request.Target))
         {

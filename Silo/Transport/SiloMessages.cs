@@ -61,10 +61,17 @@ internal static class SiloErrorKind
 /// <summary>A liveness probe.</summary>
 /// <param name="Target">The incarnation the prober means.</param>
 /// <param name="From">The prober (a silo address, or "client").</param>
-internal sealed record ProbeRequest(string Target, string From, int MembershipVersion);
+/// <param name="IndirectTarget">
+/// For an indirect probe (Orleans' indirect probing): the silo the receiver should probe on the prober's behalf
+/// before it answers; the answer's <see cref="ProbeResponse.IndirectOk"/> says whether that silo answered.
+/// </param>
+internal sealed record ProbeRequest(string Target, string From, int MembershipVersion, string? IndirectTarget = null);
 
 /// <summary>A probe's answer: who answered, in what state, with what view and how many activations.</summary>
-internal sealed record ProbeResponse(string Silo, SiloStatus Status, int MembershipVersion, int ActivationCount);
+/// <param name="IndirectOk">For an indirect probe: whether the silo probed on the prober's behalf answered.</param>
+/// <param name="IndirectFailure">For an indirect probe that failed: why.</param>
+internal sealed record ProbeResponse(
+    string Silo, SiloStatus Status, int MembershipVersion, int ActivationCount, bool? IndirectOk = null, string? IndirectFailure = null);
 
 /// <summary>"The membership table changed; it is at this version now."</summary>
 internal sealed record GossipRequest(string From, int MembershipVersion);

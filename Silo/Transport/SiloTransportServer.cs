@@ -18,8 +18,8 @@ internal interface ISiloMessageHandler
 {
     Task<InvokeResponse> InvokeAsync(InvokeRequest request, CancellationToken cancellationToken);
 
-    /// <summary>The probe's answer, or null when the probe names another incarnation.</summary>
-    ProbeResponse? Probe(ProbeRequest request);
+    /// <summary>The probe's answer, or null when the probe names another incarnation; an indirect probe first probes its target.</summary>
+    Task<ProbeResponse?> ProbeAsync(ProbeRequest request, CancellationToken cancellationToken);
 
     Task GossipAsync(GossipRequest request, CancellationToken cancellationToken);
 }
@@ -148,7 +148,7 @@ internal sealed class SiloTransportServer(ILoggerFactory loggerFactory) : IAsync
 
                 case ProbePath:
                 {
-                    var response = handler.Probe(await ReadAsync<ProbeRequest>(context));
+                    var response = await handler.ProbeAsync(await ReadAsync<ProbeRequest>(context), context.RequestAborted);
                     if (response is null)
                     {
                         context.Response.StatusCode = StatusCodes.Status404NotFound;
