@@ -101,4 +101,7 @@ internal static partial class ClusterLog
 
     [LoggerMessage(5305, LogLevel.Debug, "The grain directory entry of {GrainId} names an earlier activation on this silo {Silo}, which is gone or going; replacing it")]
     public static partial void OwnStaleDirectoryEntryReplaced(this ILogger logger, GrainId grainId, SiloAddress silo);
+
+    [LoggerMessage(5306, LogLevel.Warning, "The grain directory entry of {GrainId} named silo {Silo} with activation {ActivationId}, which it does not host (a leaked entry); removed it")]
+    public static partial void LeakedEntryRemoved(this ILogger logger, GrainId grainId, SiloAddress silo, Guid activationId);
 }

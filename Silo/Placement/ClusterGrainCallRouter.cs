@@ -65,9 +65,8 @@ internal sealed class ClusterGrainCallRouter(
         for (var attempt = 0; attempt < MaxAttempts && (attempt == 0 || timeProvider.GetElapsedTime(firstAttempt) < _retryBudget); attempt++)
         {
             var view = membership.Current;
-            var owner = directoryCache.TryGet(grainId, out var registered) && view.GetStatus(registered) == SiloStatus.Active
-                ? registered
-                : view.GetOwner(grainId);
+            var fromDirectory = directoryCache.TryGet(grainId, out var registered) && view.GetStatus(registered) == SiloStatus.Active;
+            var owner = fromDirectory ? registered : view.GetOwner(grainId);
             if (owner is null)
             {
                 lastFailure = new SiloUnavailableException($"No silo of the cluster is active (membership version {view.Version}).");
@@ -102,7 +101,7 @@ internal sealed class ClusterGrainCallRouter(
             started ??= timeProvider.GetTimestamp();
             serialized ??= SerializeArguments(method, arguments);
             var request = new InvokeRequest(
-                owner.ToString(), grainId.Type, grainId.Key, method.InterfaceType.FullName!, method.Name, serialized, view.Version.Version);
+                owner.ToString(), grainId.Type, grainId.Key, method.InterfaceType.FullName!, method.Name, serialized, view.Version.Version, fromDirectory);
             var result = await transport.InvokeAsync(owner, request, CancellationToken.None);
             switch (result.Failure)
             {

@@ -145,6 +145,33 @@ internal sealed class GrainLocator(
         }
     }
 
+    /// <summary>
+    /// Removes the grain's entry if it names this silo incarnation but an activation that is not live here (a leak:
+    /// its unregister failed). Best effort: a failure is logged and changes nothing.
+    /// </summary>
+    public async Task RemoveLeakedEntryAsync(GrainId grainId, Func<Guid, bool> isLive)
+    {
+        if (_disabled || membership.MyAddress is not { } me)
+        {
+            return;
+        }
+
+        using var timeout = new CancellationTokenSource(UnregisterTimeout);
+        try
+        {
+            if (await directory.LookupAsync(grainId, timeout.Token) is { } entry && entry.Silo == me && !isLive(entry.ActivationId)
+                && await directory.UnregisterAsync(entry, timeout.Token))
+            {
+                metrics.DirectoryOperation("unregister", "leaked");
+                logger.LeakedEntryRemoved(grainId, me, entry.ActivationId);
+            }
+        }
+        catch (Exception e) when (e is StorageUnavailableException or OperationCanceledException)
+        {
+            logger.UnregisterFailed(e, grainId);
+        }
+    }
+
     /// <summary>This silo stops writing to the directory (killed, declared dead): the survivors own its entries now.</summary>
     public void Disable() => _disabled = true;
 

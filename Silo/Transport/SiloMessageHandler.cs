@@ -19,6 +19,7 @@ internal sealed class SiloMessageHandler(
     GrainClassMap grainClasses,
     LocalSiloStatus status,
     DirectoryCache directoryCache,
+    GrainLocator locator,
     SiloTransportClient transport,
     IOptions<ClusterMembershipOptions> options) : ISiloMessageHandler
 {
@@ -37,6 +38,14 @@ internal sealed class SiloMessageHandler(
         var hosted = catalog.TryGetActivation(grainId, out var activation) && activation.State != ActivationState.Invalid;
         if (status.Status != SiloStatus.Active || (!hosted && membership.Current.GetOwner(grainId) != membership.MyAddress))
         {
+            if (request.FromDirectory && status.Status == SiloStatus.Active)
+            {
+                // The directory sent the caller here, but no activation of ours exists: if the entry is ours, it leaked
+                // (an unregister that failed). Remove it, or the grain could never activate on its owner.
+                await locator.RemoveLeakedEntryAsync(
+                    grainId, activationId => catalog.TryGetActivation(grainId, out var live) && live.ActivationId == activationId);
+            }
+
             return NotOwner(
                 $"silo {membership.MyAddress} is {status.Status}, does not host {grainId}, and the owner in its view is {membership.Current.GetOwner(grainId)?.ToString() ?? "nobody"}",
                 directoryCache.TryGet(grainId, out var registered) && registered != membership.MyAddress ? registered : null);

@@ -19,8 +19,12 @@ namespace OrleansLocks.Silo.Transport;
 /// <param name="Method">The method's stable name (<c>GrainMethod.Name</c>).</param>
 /// <param name="Args">One JSON value per parameter, serialized as the parameter's declared type.</param>
 /// <param name="MembershipVersion">The sender's membership table version.</param>
+/// <param name="FromDirectory">
+/// Whether the sender chose the target because the grain directory names it (not by placement): a receiver that does
+/// not host the grain then checks for a leaked directory entry of its own and removes it.
+/// </param>
 internal sealed record InvokeRequest(
-    string Target, string GrainType, string Key, string Interface, string Method, JsonElement[] Args, int MembershipVersion);
+    string Target, string GrainType, string Key, string Interface, string Method, JsonElement[] Args, int MembershipVersion, bool FromDirectory = false);
 
 /// <summary>The outcome of a forwarded call: <see cref="Result"/> (the method's result as its declared type) or <see cref="Error"/>.</summary>
 /// <param name="MembershipVersion">The receiver's membership version when it answered.</param>

@@ -212,6 +212,28 @@ public abstract class ClusterTests(ClusterBackend backend, ITestOutputHelper out
     }
 
     [Fact]
+    public async Task LeakedEntry_OfALiveSiloThatDoesNotHostTheLock_IsRemovedAndTheLockActivatesOnItsOwner()
+    {
+        var leaker = Cluster.Silos[0];
+        var owner = Cluster.Silos[1];
+        var name = Cluster.LockOwnedBy(owner, "leaked");
+
+        // An entry naming a live silo and an activation it does not have (as if that activation's unregister failed).
+        var leaked = new GrainAddress(LockId(name), leaker.Address, Guid.NewGuid());
+        Assert.Equal(leaked, await Directory.RegisterAsync(leaked, previous: null, default));
+
+        // The owner's registration is refused and the call sent to the leaker, which finds the entry is a leak of its
+        // own, removes it and answers NotOwner; the owner then registers.
+        var granted = await AcquireAsync(Cluster.Silos[2], name, "alice", "a1");
+
+        Assert.Equal(AcquireStatus.Granted, granted.Status);
+        Assert.True(owner.Catalog.TryGetActivation(LockId(name), out var activation));
+        Assert.Equal(new GrainAddress(LockId(name), owner.Address, activation.ActivationId), await Directory.LookupAsync(LockId(name), default));
+        Assert.Contains(Cluster.Logs.Lines, l => l.Silo == leaker.Name && l.EventId == 5306);
+        Assert.False(leaker.Hosts(name));
+    }
+
+    [Fact]
     public async Task KillSilo_SurvivorsRemoveItsDirectoryEntriesAndItsLocksRegisterOnThem()
     {
         var victim = Cluster.Silos[2];
