@@ -198,6 +198,8 @@ internal sealed class MembershipAgent(
 
         if (graceful)
         {
+            // Every activation is gone by now; leftovers (dropped after DeactivationTimeout) go before the Dead row.
+            await locator.UnregisterMyselfAsync();
             logger.Leaving(Me, SiloStatus.Dead);
             await AnnounceAsync(SiloStatus.Dead, cancellationToken);
 

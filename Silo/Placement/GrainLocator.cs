@@ -172,6 +172,33 @@ internal sealed class GrainLocator(
         }
     }
 
+    /// <summary>
+    /// At the end of a graceful stop, once every activation is gone: removes whatever entries of this silo are left
+    /// (activations dropped after DeactivationTimeout, failed unregisters), so the others need not. Best effort.
+    /// </summary>
+    public async Task UnregisterMyselfAsync()
+    {
+        if (_disabled || membership.MyAddress is not { } me)
+        {
+            return;
+        }
+
+        using var timeout = new CancellationTokenSource(CleanupTimeout);
+        try
+        {
+            var removed = await directory.UnregisterSilosAsync([me], timeout.Token);
+            metrics.DirectoryOperation("unregister-silos", "ok", removed);
+            if (removed > 0)
+            {
+                logger.DeadSiloEntriesRemoved(removed, me.ToString());
+            }
+        }
+        catch (Exception e) when (e is StorageUnavailableException or OperationCanceledException)
+        {
+            logger.DeadSiloCleanupFailed(e, me.ToString());
+        }
+    }
+
     /// <summary>This silo stops writing to the directory (killed, declared dead): the survivors own its entries now.</summary>
     public void Disable() => _disabled = true;
 
