@@ -28,8 +28,9 @@ namespace OrleansLocks.Silo.Placement;
  * and no chunk holds row locks long enough to stall the registrations that re-activate the dead silo's grains.
  *
  * Group commit: registers and unregisters go through DirectoryBatcher (one statement and one commit per batch).
- * Each batch's rows are sorted by key, so batches of different silos take row locks in one order; a deadlock or
- * serialization failure that happens anyway (a DELETE's lock order is the plan's) is retried.
+ * Both lock their rows in key order (the INSERT's SELECT is sorted; the DELETE locks its rows in a sorted
+ * SELECT ... FOR UPDATE first), so batches of different silos never wait for each other in a cycle: a deadlock
+ * would cost deadlock_timeout (1 s) before PostgreSQL broke it. One that happens anyway is retried.
  *
  * Failures: a database error or a broken connection becomes StorageUnavailableException. The activation that
  * needed the directory fails (the caller gets 503 and retries); nothing is activated without a registration.
@@ -55,6 +56,7 @@ internal sealed class PostgresGrainDirectory : IGrainDirectory
     private const string RegisterSql =
         "INSERT INTO orleanslocks_grain_directory AS d (service_id, cluster_id, grain_type, grain_key, address, port, generation, activation_id) " +
         "SELECT $1, $2, u.t, u.k, u.a, u.p, u.g, u.id FROM unnest($3::text[], $4::text[], $5::text[], $6::int4[], $7::int4[], $8::uuid[]) AS u(t, k, a, p, g, id) " +
+        "ORDER BY u.t COLLATE \"C\", u.k COLLATE \"C\" " +
         "ON CONFLICT (service_id, cluster_id, grain_type, grain_key) DO UPDATE SET activation_id = d.activation_id " +
         "RETURNING d.grain_type, d.grain_key, d.address, d.port, d.generation, d.activation_id";
 
@@ -63,9 +65,16 @@ internal sealed class PostgresGrainDirectory : IGrainDirectory
         "WHERE service_id = $1 AND cluster_id = $2 AND grain_type = $3 AND grain_key = $4 AND activation_id = $9 " +
         "RETURNING " + Columns;
 
+    // The rows are locked first, in key order (the CTE's LockRows runs above its sort), as registers lock them: a
+    // DELETE's own lock order is the plan's, and a DELETE and an INSERT of another silo that lock two rows in opposite
+    // orders deadlock, which PostgreSQL only detects after deadlock_timeout (1 s by default).
     private const string UnregisterSql =
-        "DELETE FROM orleanslocks_grain_directory d USING unnest($3::text[], $4::text[], $5::uuid[]) AS u(t, k, id) " +
-        "WHERE d.service_id = $1 AND d.cluster_id = $2 AND d.grain_type = u.t AND d.grain_key = u.k AND d.activation_id = u.id " +
+        "WITH u AS (SELECT * FROM unnest($3::text[], $4::text[], $5::uuid[]) AS u(t, k, id)), " +
+        "l AS (SELECT x.grain_type, x.grain_key FROM orleanslocks_grain_directory x JOIN u ON x.grain_type = u.t AND x.grain_key = u.k AND x.activation_id = u.id " +
+        "WHERE x.service_id = $1 AND x.cluster_id = $2 ORDER BY x.grain_type, x.grain_key FOR UPDATE OF x) " +
+        "DELETE FROM orleanslocks_grain_directory d USING l, u " +
+        "WHERE d.service_id = $1 AND d.cluster_id = $2 AND d.grain_type = l.grain_type AND d.grain_key = l.grain_key " +
+        "AND u.t = d.grain_type AND u.k = d.grain_key AND d.activation_id = u.id " +
         "RETURNING d.grain_type, d.grain_key";
 
     private const string LookupSql =
