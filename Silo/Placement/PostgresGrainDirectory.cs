@@ -93,6 +93,7 @@ internal sealed class PostgresGrainDirectory : IGrainDirectory
     private readonly string _clusterId;
     private readonly DirectoryBatcher<GrainAddress, GrainAddress> _registers;
     private readonly DirectoryBatcher<GrainAddress, bool> _unregisters;
+    private long _deadlocks;
 
     public PostgresGrainDirectory(NpgsqlDataSource dataSource, string serviceId, string clusterId)
     {
@@ -106,6 +107,9 @@ internal sealed class PostgresGrainDirectory : IGrainDirectory
 
     /// <summary>Host, port and database (no credentials), for logs.</summary>
     public string Location { get; }
+
+    /// <summary>Batches PostgreSQL aborted as deadlock victims (or serialization failures) and this directory retried.</summary>
+    public long DeadlocksRetried => Interlocked.Read(ref _deadlocks);
 
     public async Task InitializeAsync(bool createSchema, CancellationToken cancellationToken)
     {
@@ -299,6 +303,7 @@ internal sealed class PostgresGrainDirectory : IGrainDirectory
                 && e.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure)
             {
                 // The statement was rolled back as a whole: nothing happened, so running it again is safe.
+                Interlocked.Increment(ref _deadlocks);
             }
             catch (Exception e) when (PostgresErrors.IsStorageFailure(e))
             {
