@@ -69,9 +69,12 @@ internal static class ClusterServices
         services.TryAddSingleton<SiloMessageHandler>();
         services.TryAddSingleton<ClusterHealthMonitor>();
         services.TryAddSingleton<MembershipAgent>();
+        services.TryAddSingleton<IGrainDirectory>(sp => CreateGrainDirectory(sp, configuration));
+        services.TryAddSingleton<GrainLocator>();
         services.TryAddSingleton(sp => new ClusterGrainCallRouter(
             sp.GetRequiredService<MembershipTableManager>(),
             sp.GetRequiredService<SiloTransportClient>(),
+            sp.GetRequiredService<DirectoryCache>(),
             sp.GetRequiredService<Catalog>(),
             sp.GetRequiredService<IOptions<ClusterMembershipOptions>>().Value,
             sp.GetRequiredService<TimeProvider>(),
@@ -104,6 +107,7 @@ internal static class ClusterServices
         services.TryAddSingleton(sp => new ClusterGrainCallRouter(
             sp.GetRequiredService<MembershipTableManager>(),
             sp.GetRequiredService<SiloTransportClient>(),
+            sp.GetRequiredService<DirectoryCache>(),
             catalog: null,
             sp.GetRequiredService<IOptions<ClusterMembershipOptions>>().Value,
             sp.GetRequiredService<TimeProvider>(),
@@ -136,10 +140,35 @@ internal static class ClusterServices
         services.TryAddSingleton<PostgresDataSources>();
         services.TryAddSingleton<IMembershipTable>(sp => CreatePostgresMembershipTable(sp, configuration));
         services.TryAddSingleton<MembershipTableManager>();
+        services.TryAddSingleton<DirectoryCache>();
         services.TryAddSingleton<SiloTransportClient>();
     }
 
+    /// <summary>
+    /// The grain directory lives with the membership table: in memory when the table is (an in-process cluster, whose
+    /// silos share the table's directory), otherwise on PostgreSQL in the membership table's database.
+    /// </summary>
+    private static IGrainDirectory CreateGrainDirectory(IServiceProvider services, IConfiguration configuration)
+    {
+        if (services.GetRequiredService<IMembershipTable>() is InMemoryMembershipTable memory)
+        {
+            return memory.Directory;
+        }
+
+        var silo = services.GetRequiredService<IOptions<SiloOptions>>().Value;
+        return new PostgresGrainDirectory(
+            services.GetRequiredService<PostgresDataSources>().Get(ClusterConnectionString(services, configuration)), silo.ServiceId, silo.ClusterId);
+    }
+
     private static PostgresMembershipTable CreatePostgresMembershipTable(IServiceProvider services, IConfiguration configuration)
+    {
+        var silo = services.GetRequiredService<IOptions<SiloOptions>>().Value;
+        return new PostgresMembershipTable(
+            services.GetRequiredService<PostgresDataSources>().Get(ClusterConnectionString(services, configuration)), silo.ServiceId, silo.ClusterId);
+    }
+
+    /// <summary>The database of the membership table and the grain directory.</summary>
+    private static string ClusterConnectionString(IServiceProvider services, IConfiguration configuration)
     {
         var connectionString = services.GetRequiredService<IOptions<ClusterMembershipOptions>>().Value.PostgresConnectionString;
         if (string.IsNullOrWhiteSpace(connectionString))
@@ -159,7 +188,6 @@ internal static class ClusterServices
                 "or ConnectionStrings:Postgres (or Cluster:Enabled=false for a single silo).");
         }
 
-        var silo = services.GetRequiredService<IOptions<SiloOptions>>().Value;
-        return new PostgresMembershipTable(services.GetRequiredService<PostgresDataSources>().Get(connectionString), silo.ServiceId, silo.ClusterId);
+        return connectionString;
     }
 }

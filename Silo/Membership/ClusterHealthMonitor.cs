@@ -18,6 +18,14 @@ namespace OrleansLocks.Silo.Membership;
  * answers; the manager writes only when the vote changes something.
  *
  * A probe answered by another incarnation on the same endpoint counts as failed: the one we mean is gone.
+ *
+ * Indirect probes (Orleans' indirect probing, EnableIndirectProbes): before each vote, this silo asks another active
+ * silo, chosen at random, to probe the target on its behalf (within ProbeTimeout). If that silo gets an answer, the
+ * target is alive and only the link between the two is broken: no vote, so one flaky link does not kill a healthy
+ * silo. If it gets none, or the intermediary itself cannot be reached (no evidence either way), the vote goes ahead
+ * as without indirect probes: completeness (a dead silo is declared dead) must not depend on a third silo. With no
+ * other active silo (a cluster of two) there is nobody to ask. A crashed target refuses connections at once, so the
+ * indirect probe adds milliseconds to detection; a hung one adds up to one ProbeTimeout.
  */
 
 /// <summary>Probes other silos and votes against those that stop answering.</summary>
@@ -32,6 +40,12 @@ internal sealed class ClusterHealthMonitor(
     private readonly ClusterMembershipOptions _options = options.Value;
     private readonly Dictionary<SiloAddress, ProbeState> _targets = [];
     private string _lastTargets = string.Empty;
+
+    /// <summary>
+    /// Test seam: a broken link from this silo to the silos for which it returns an exception. Direct probes to them
+    /// fail with it without being sent; everything else (indirect probes through others, calls) is unaffected.
+    /// </summary>
+    internal Func<SiloAddress, Exception?>? LinkFault { get; set; }
 
     /// <summary>Probes until <paramref name="cancellationToken"/> fires.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -102,8 +116,10 @@ internal sealed class ClusterHealthMonitor(
         try
         {
             var view = membership.Current;
-            var (response, failure) = await transport.ProbeAsync(
-                target, new ProbeRequest(target.ToString(), membership.MyAddress!.ToString(), view.Version.Version), _options.ProbeTimeout, cancellationToken);
+            var (response, failure) = LinkFault?.Invoke(target) is { } fault
+                ? (null, fault)
+                : await transport.ProbeAsync(
+                    target, new ProbeRequest(target.ToString(), membership.MyAddress!.ToString(), view.Version.Version), _options.ProbeTimeout, cancellationToken);
             metrics.Probe(response is not null);
             if (response is not null)
             {
@@ -118,7 +134,7 @@ internal sealed class ClusterHealthMonitor(
 
             state.Missed++;
             logger.ProbeFailed(target, state.Missed, _options.NumMissedProbesLimit, failure);
-            if (state.Missed >= _options.NumMissedProbesLimit)
+            if (state.Missed >= _options.NumMissedProbesLimit && !await ReachableThroughAnotherSiloAsync(target, cancellationToken))
             {
                 await membership.TrySuspectOrKillAsync(target, cancellationToken);
             }
@@ -131,6 +147,36 @@ internal sealed class ClusterHealthMonitor(
             // The table is unreachable: nobody is declared dead meanwhile (accuracy over completeness).
             logger.MembershipOperationFailed(e, "probe " + target.ToString());
         }
+    }
+
+    /// <summary>Whether another active silo, asked to probe <paramref name="target"/> for this one, got an answer.</summary>
+    private async Task<bool> ReachableThroughAnotherSiloAsync(SiloAddress target, CancellationToken cancellationToken)
+    {
+        var me = membership.MyAddress!;
+        var view = membership.Current;
+        var intermediaries = view.ActiveSilos.Where(s => s != me && s != target).ToList();
+        if (!_options.EnableIndirectProbes || intermediaries.Count == 0)
+        {
+            return false;
+        }
+
+        var intermediary = intermediaries[Random.Shared.Next(intermediaries.Count)];
+        var (response, failure) = LinkFault?.Invoke(intermediary) is { } fault
+            ? (null, fault)
+            : await transport.ProbeAsync(
+                intermediary,
+                new ProbeRequest(intermediary.ToString(), me.ToString(), view.Version.Version, target.ToString()),
+                _options.ProbeTimeout * 2, // its own probe of the target may take ProbeTimeout
+                cancellationToken);
+        metrics.Probe(response?.IndirectOk == true);
+        if (response?.IndirectOk == true)
+        {
+            logger.IndirectProbeSucceeded(me, target, intermediary);
+            return true;
+        }
+
+        logger.IndirectProbeFailed(target, intermediary, response?.IndirectFailure ?? failure?.Message ?? "no answer");
+        return false;
     }
 
     private void LogTargets(IReadOnlyList<SiloAddress> targets)

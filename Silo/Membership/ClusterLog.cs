@@ -5,7 +5,7 @@ namespace OrleansLocks.Silo.Membership;
 
 /// <summary>
 /// Log events of the cluster: membership (5000-5099), silo-to-silo transport (5100-5199), placement and call
-/// forwarding (5200-5299). Ids are stable: operators alert on them, so never renumber.
+/// forwarding (5200-5299), grain directory (5300-5399). Ids are stable: operators alert on them, so never renumber.
 /// </summary>
 internal static partial class ClusterLog
 {
@@ -57,6 +57,12 @@ internal static partial class ClusterLog
     [LoggerMessage(5015, LogLevel.Warning, "Silo {Silo} declared its previous incarnation {Previous} on the same endpoint dead")]
     public static partial void PreviousIncarnationDead(this ILogger logger, SiloAddress silo, SiloAddress previous);
 
+    [LoggerMessage(5016, LogLevel.Warning, "Silo {Silo} cannot reach silo {Target}, but silo {Intermediary} can (indirect probe): not voting against it")]
+    public static partial void IndirectProbeSucceeded(this ILogger logger, SiloAddress silo, SiloAddress target, SiloAddress intermediary);
+
+    [LoggerMessage(5017, LogLevel.Warning, "Indirect probe of silo {Target} through silo {Intermediary} failed as well ({Failure})")]
+    public static partial void IndirectProbeFailed(this ILogger logger, SiloAddress target, SiloAddress intermediary, string failure);
+
     [LoggerMessage(5100, LogLevel.Information, "Silo transport (HTTP/2 cleartext) listens on port {Port}; advertised as {Endpoint}")]
     public static partial void TransportListening(this ILogger logger, int port, string endpoint);
 
@@ -77,4 +83,25 @@ internal static partial class ClusterLog
 
     [LoggerMessage(5203, LogLevel.Warning, "Call {Method} on {GrainId} to silo {Target} failed with an unknown outcome")]
     public static partial void UnknownOutcome(this ILogger logger, Exception exception, string method, GrainId grainId, SiloAddress target);
+
+    [LoggerMessage(5300, LogLevel.Information, "Activation of {GrainId} on silo {Silo} is a duplicate: the grain directory names silo {RegisteredSilo}; its calls go there")]
+    public static partial void DuplicateActivationRefused(this ILogger logger, GrainId grainId, SiloAddress silo, SiloAddress registeredSilo);
+
+    [LoggerMessage(5301, LogLevel.Information, "The grain directory entry of {GrainId} names silo {RegisteredSilo}, which is {Status}; silo {Silo} replaces it")]
+    public static partial void StaleDirectoryEntryReplaced(this ILogger logger, GrainId grainId, SiloAddress registeredSilo, SiloStatus status, SiloAddress silo);
+
+    [LoggerMessage(5302, LogLevel.Warning, "Unregistering {GrainId} from the grain directory failed; the entry stays until it is replaced or its silo's entries are removed")]
+    public static partial void UnregisterFailed(this ILogger logger, Exception exception, GrainId grainId);
+
+    [LoggerMessage(5303, LogLevel.Information, "Removed {Count} grain directory entr(ies) of dead silo(s) {Silos}")]
+    public static partial void DeadSiloEntriesRemoved(this ILogger logger, int count, string silos);
+
+    [LoggerMessage(5304, LogLevel.Warning, "Removing the grain directory entries of dead silo(s) {Silos} failed; retried at the next membership change")]
+    public static partial void DeadSiloCleanupFailed(this ILogger logger, Exception exception, string silos);
+
+    [LoggerMessage(5305, LogLevel.Debug, "The grain directory entry of {GrainId} names an earlier activation on this silo {Silo}, which is gone or going; replacing it")]
+    public static partial void OwnStaleDirectoryEntryReplaced(this ILogger logger, GrainId grainId, SiloAddress silo);
+
+    [LoggerMessage(5306, LogLevel.Warning, "The grain directory entry of {GrainId} named silo {Silo} with activation {ActivationId}, which it does not host (a leaked entry); removed it")]
+    public static partial void LeakedEntryRemoved(this ILogger logger, GrainId grainId, SiloAddress silo, Guid activationId);
 }

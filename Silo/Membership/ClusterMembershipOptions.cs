@@ -32,6 +32,13 @@ public sealed class ClusterMembershipOptions
     public int NumProbedSilos { get; set; } = 10;
 
     /// <summary>
+    /// Whether a silo whose probes of another failed NumMissedProbesLimit times asks a third silo to probe it before
+    /// voting, and does not vote if that one gets an answer (a broken link between two silos is not a dead silo).
+    /// Default true (as Orleans).
+    /// </summary>
+    public bool EnableIndirectProbes { get; set; } = true;
+
+    /// <summary>
     /// Fresh votes that declare a silo dead, capped at a majority of the active silos that still heartbeat:
     /// min(NumVotesForDeathDeclaration, (active + 1) / 2). Default 2 (as Orleans).
     /// </summary>

@@ -15,6 +15,7 @@ internal sealed class ClusterMetrics
     private readonly Counter<long> _forwardedCalls;
     private readonly Histogram<double> _forwardDuration;
     private readonly Counter<long> _activationsMoved;
+    private readonly Counter<long> _directoryOperations;
 
     public ClusterMetrics(IMeterFactory meterFactory)
     {
@@ -29,6 +30,8 @@ internal sealed class ClusterMetrics
             "orleanslocks.cluster.calls.forwarded.duration", "s", "Duration of grain calls sent to another silo, including retries.");
         _activationsMoved = Meter.CreateCounter<long>(
             "orleanslocks.cluster.activations.moved", "{activation}", "Activations deactivated because membership placed their grain on another silo.");
+        _directoryOperations = Meter.CreateCounter<long>(
+            "orleanslocks.cluster.directory.operations", "{operation}", "Grain directory operations of this silo, by operation and outcome.");
     }
 
     public Meter Meter { get; }
@@ -58,4 +61,8 @@ internal sealed class ClusterMetrics
     }
 
     public void ActivationsMoved(int count) => _activationsMoved.Add(count);
+
+    /// <summary>A grain directory operation: register (registered, duplicate, replaced-stale, failed), unregister, cleanup.</summary>
+    public void DirectoryOperation(string operation, string outcome, long count = 1)
+        => _directoryOperations.Add(count, new TagList { { "operation", operation }, { "outcome", outcome } });
 }

@@ -1,3 +1,5 @@
+using OrleansLocks.Silo.Placement;
+
 namespace OrleansLocks.Silo.Membership;
 
 /// <summary>
@@ -10,6 +12,9 @@ internal sealed class InMemoryMembershipTable : IMembershipTable
     private readonly Dictionary<SiloAddress, MembershipEntry> _rows = [];
     private int _version;
     private bool _initialized;
+
+    /// <summary>The grain directory of the silos that share this table (the in-memory cluster's directory).</summary>
+    public InMemoryGrainDirectory Directory { get; } = new();
 
     public Task InitializeAsync(bool createSchema, CancellationToken cancellationToken)
     {

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OrleansLocks.Runtime;
 using OrleansLocks.Silo.Hosting;
+using OrleansLocks.Silo.Placement;
 using OrleansLocks.Silo.Runtime;
 using OrleansLocks.Silo.Storage;
 using OrleansLocks.Silo.Transport;
@@ -34,7 +35,10 @@ namespace OrleansLocks.Silo.Membership;
  *
  * Placement ownership: the catalog may only activate grains this silo owns in its current view (HostingFilter), and
  * on every view change the activations it no longer owns are deactivated; they re-activate on their owners from
- * storage. A stale duplicate is harmless for safety: its next write fails its version check.
+ * storage. Before an activation reads state it registers in the grain directory (GrainLocator): a silo whose
+ * registration finds another live silo's entry does not activate and forwards the calls there. On every view
+ * change the entries of newly dead silos are removed. A duplicate that slips through anyway (a zombie silo, a
+ * directory outage) is harmless for safety: its next write fails its version check.
  */
 
 /// <summary>Joins the silo to the cluster, keeps it there, and takes it out.</summary>
@@ -44,6 +48,7 @@ internal sealed class MembershipAgent(
     SiloTransportServer server,
     SiloTransportClient transport,
     SiloMessageHandler handler,
+    GrainLocator locator,
     Catalog catalog,
     LocalSiloStatus status,
     LocalSiloDetails details,
@@ -74,6 +79,7 @@ internal sealed class MembershipAgent(
         membership.WroteTable += Gossip;
         membership.DeclaredDead += KillMyselfLocally;
         catalog.HostingFilter = grainId => membership.MyAddress is { } me && membership.Current.GetOwner(grainId) == me;
+        catalog.Registrar = locator;
 
         var silo = siloOptions.Value;
         var port = await server.StartAsync(
@@ -86,6 +92,7 @@ internal sealed class MembershipAgent(
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             deadline.CancelAfter(_options.MaxJoinAttemptTime);
             await RetryAsync(ct => membership.InitializeTableAsync(storageOptions.Value.InitializeSchema, ct), "initialize the membership table", deadline.Token);
+            await RetryAsync(ct => locator.Directory.InitializeAsync(storageOptions.Value.InitializeSchema, ct), "initialize the grain directory", deadline.Token);
 
             // The generation is the start time in seconds, unless an earlier incarnation of this endpoint (one that
             // lived less than a second, or a clock that went back) already used it: this silo holds the port now, so
@@ -145,6 +152,8 @@ internal sealed class MembershipAgent(
             throw;
         }
 
+        // Entries of silos that died before this one joined (or while nobody was alive to clean up after them).
+        locator.ScheduleDeadSiloCleanup();
         _probingOrLoops = CancellationTokenSource.CreateLinkedTokenSource(_loops.Token, _probing.Token);
         var probing = _probingOrLoops.Token;
         _loopTasks.Add(Task.Run(() => monitor.RunAsync(probing), CancellationToken.None));
@@ -164,6 +173,8 @@ internal sealed class MembershipAgent(
         await _probing.CancelAsync();
         if (!graceful)
         {
+            // A kill writes nothing: the survivors remove this silo's directory entries once they declare it dead.
+            locator.Disable();
             if (Volatile.Read(ref _killed) == 0)
             {
                 logger.Killed(Me);
@@ -187,6 +198,8 @@ internal sealed class MembershipAgent(
 
         if (graceful)
         {
+            // Every activation is gone by now; leftovers (dropped after DeactivationTimeout) go before the Dead row.
+            await locator.UnregisterMyselfAsync();
             logger.Leaving(Me, SiloStatus.Dead);
             await AnnounceAsync(SiloStatus.Dead, cancellationToken);
 
@@ -336,6 +349,8 @@ internal sealed class MembershipAgent(
             return;
         }
 
+        locator.ScheduleDeadSiloCleanup();
+
         // Off the caller's thread: a sweep visits every activation.
         _ = Task.Run(() =>
         {
@@ -388,8 +403,10 @@ internal sealed class MembershipAgent(
             return;
         }
 
-        // Stop serving before anything else: the catalog refuses calls once the status is Dead.
+        // Stop serving before anything else: the catalog refuses calls once the status is Dead. The directory entries
+        // are the survivors' now: this silo writes none.
         status.SetStatus(SiloStatus.Dead);
+        locator.Disable();
         _ = Task.Run(async () =>
         {
             await _loops.CancelAsync();

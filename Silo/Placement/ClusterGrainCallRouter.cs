@@ -10,8 +10,11 @@ namespace OrleansLocks.Silo.Placement;
 /*
  * Design note — the cluster's grain call router (replaces the local Catalog as IGrainCallRouter)
  *
- * Every call goes to the grain's owner in this process's membership view (rendezvous hashing over the active
- * silos): to the local catalog when that is this silo, otherwise over the transport. The receiver checks ownership
+ * Every call goes to the silo the DirectoryCache names for the grain, if that silo is active in this process's view,
+ * and otherwise to the grain's placement owner in the view (rendezvous hashing over the active silos): to the local
+ * catalog when that is this silo, otherwise over the transport. The owner registers the activation in the grain
+ * directory before activating it; if the directory names another live silo, the call is rejected with that silo
+ * (ForwardTo), which goes into the cache, and the call is sent there at once. The receiver checks ownership
  * again with its own view (after catching up to the sender's version, which the request carries), so a call never
  * runs on a silo that knows it is not the owner.
  *
@@ -27,6 +30,7 @@ namespace OrleansLocks.Silo.Placement;
 internal sealed class ClusterGrainCallRouter(
     MembershipTableManager membership,
     SiloTransportClient transport,
+    DirectoryCache directoryCache,
     Catalog? catalog,
     ClusterMembershipOptions options,
     TimeProvider timeProvider,
@@ -61,7 +65,8 @@ internal sealed class ClusterGrainCallRouter(
         for (var attempt = 0; attempt < MaxAttempts && (attempt == 0 || timeProvider.GetElapsedTime(firstAttempt) < _retryBudget); attempt++)
         {
             var view = membership.Current;
-            var owner = view.GetOwner(grainId);
+            var fromDirectory = directoryCache.TryGet(grainId, out var registered) && view.GetStatus(registered) == SiloStatus.Active;
+            var owner = fromDirectory ? registered : view.GetOwner(grainId);
             if (owner is null)
             {
                 lastFailure = new SiloUnavailableException($"No silo of the cluster is active (membership version {view.Version}).");
@@ -80,6 +85,14 @@ internal sealed class ClusterGrainCallRouter(
                 catch (Exception e) when (call.Rejected)
                 {
                     lastFailure = e;
+                    if (call.ForwardTo is { } forwardTo && forwardTo != owner && view.GetStatus(forwardTo) == SiloStatus.Active)
+                    {
+                        // A duplicate the directory refused: the grain lives there; go now.
+                        directoryCache.Set(grainId, forwardTo);
+                        continue;
+                    }
+
+                    directoryCache.Invalidate(grainId, owner);
                     await PauseAndRefreshAsync(attempt, atLeast: null);
                     continue;
                 }
@@ -88,7 +101,7 @@ internal sealed class ClusterGrainCallRouter(
             started ??= timeProvider.GetTimestamp();
             serialized ??= SerializeArguments(method, arguments);
             var request = new InvokeRequest(
-                owner.ToString(), grainId.Type, grainId.Key, method.InterfaceType.FullName!, method.Name, serialized, view.Version.Version);
+                owner.ToString(), grainId.Type, grainId.Key, method.InterfaceType.FullName!, method.Name, serialized, view.Version.Version, fromDirectory);
             var result = await transport.InvokeAsync(owner, request, CancellationToken.None);
             switch (result.Failure)
             {
@@ -99,6 +112,14 @@ internal sealed class ClusterGrainCallRouter(
                 case ForwardFailure.None when result.Response!.Error!.Kind == SiloErrorKind.NotOwner:
                     logger.NotOwnerRetry(method.ShortName, grainId, owner, result.Response.MembershipVersion, view.Version);
                     lastFailure = new SiloUnavailableException($"Silo {owner} does not own grain {grainId}: {result.Response.Error.Message}");
+                    if (SiloAddress.TryParse(result.Response.Error.ForwardTo, out var hint) && hint != owner && view.GetStatus(hint) == SiloStatus.Active)
+                    {
+                        // The owner's directory names the silo that hosts the grain: go there now.
+                        directoryCache.Set(grainId, hint);
+                        continue;
+                    }
+
+                    directoryCache.Invalidate(grainId, owner);
                     await PauseAndRefreshAsync(attempt, new TableVersion(result.Response.MembershipVersion));
                     continue;
 
@@ -116,6 +137,7 @@ internal sealed class ClusterGrainCallRouter(
                     // Not delivered, or an [AlwaysInterleave] method, which changes nothing by contract (e.g. a lock's
                     // WaitAsync long poll): running it again is harmless, so route it again once membership moves on.
                     logger.NotDeliveredRetry(result.Exception!, method.ShortName, grainId, owner);
+                    directoryCache.Invalidate(grainId, owner);
                     lastFailure = new SiloUnavailableException($"Silo {owner} could not be reached: {result.Exception!.Message}", result.Exception);
                     await PauseAndRefreshAsync(attempt, atLeast: null);
                     continue;

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using OrleansLocks.Runtime;
+using OrleansLocks.Silo.Membership;
 
 namespace OrleansLocks.Silo.Runtime;
 
@@ -29,6 +30,15 @@ namespace OrleansLocks.Silo.Runtime;
  * becomes Invalid, the calls still queued are handed, in order, to a fresh activation that re-reads the state
  * (Catalog.OnDeactivated); calls arriving meanwhile queue behind them, so FIFO order survives the hand-over.
  *
+ * Directory (cluster only, Catalog.Registrar): activating registers the activation after placement chose this silo
+ * and before any state is read, so two silos never both read-and-serve a grain in the normal case. If the directory
+ * names another live silo, this activation is a duplicate: it never reads state or runs grain code, becomes Invalid,
+ * and its queued calls are rejected with ForwardingAddress so the router sends them there. Every way out of a
+ * registered activation unregisters it: deactivation awaits the unregister before handing its queued calls on (so a
+ * successor on another silo, e.g. after a graceful shutdown, registers without finding this entry); a failed
+ * activation and an abort unregister in the background (the registrar skips it once the silo is dead or killed:
+ * the survivors remove a dead silo's entries). A successor on this silo registers afresh.
+ *
  * Interleaved calls still running when the activation deactivates are not waited for (they may be long waits); the
  * grain's OnDeactivateAsync should release them. Their results still reach their callers.
  *
@@ -55,6 +65,7 @@ internal sealed class ActivationData : IGrainContext
     private GrainTimer? _timers; // linked through GrainTimer.NextTimer
     private List<IActivationState>? _states;
     private TaskCompletionSource? _destroyed;
+    private int _registered; // 1 while this activation's directory entry may exist
 
     public ActivationData(GrainId grainId, GrainClassInfo grainClass, Catalog catalog)
     {
@@ -67,6 +78,12 @@ internal sealed class ActivationData : IGrainContext
     public GrainId GrainId { get; }
 
     public GrainClassInfo GrainClass { get; }
+
+    /// <summary>Tells this activation's directory entry from any other activation of the grain.</summary>
+    public Guid ActivationId { get; } = Guid.NewGuid();
+
+    /// <summary>Set when the directory refused this activation as a duplicate: the silo that hosts the grain's activation.</summary>
+    public SiloAddress? ForwardingAddress { get; private set; }
 
     /// <summary>The grain instance, once constructed.</summary>
     public IGrainBase? GrainInstance => _grain;
@@ -225,6 +242,7 @@ internal sealed class ActivationData : IGrainContext
         }
 
         DisposeTimers();
+        _ = ReleaseRegistrationAsync();
         foreach (var call in calls ?? [])
         {
             call.Reject(new SiloUnavailableException($"Grain {GrainId} was dropped: {why}."));
@@ -490,6 +508,19 @@ internal sealed class ActivationData : IGrainContext
         using var timeout = new CancellationTokenSource(_catalog.Options.ActivationTimeout, _catalog.TimeProvider);
         try
         {
+            if (_catalog.Registrar is { } registrar)
+            {
+                Volatile.Write(ref _registered, 1);
+                if (await registrar.RegisterAsync(GrainId, ActivationId, timeout.Token).WaitAsync(timeout.Token) is { } elsewhere)
+                {
+                    // A duplicate: another live silo hosts the grain. Nothing was read or run; the calls go there.
+                    Volatile.Write(ref _registered, 0);
+                    ForwardingAddress = elsewhere;
+                    Destroy(new DeactivationReason(DeactivationReasonCode.DuplicateActivation, $"the grain directory names silo {elsewhere}"));
+                    return false;
+                }
+            }
+
             await ActivateCoreAsync(timeout.Token).WaitAsync(timeout.Token);
         }
         catch (Exception exception)
@@ -542,6 +573,7 @@ internal sealed class ActivationData : IGrainContext
 
         DisposeTimers();
         _catalog.Remove(this);
+        _ = ReleaseRegistrationAsync();
         _catalog.Logger.ActivationFailed(cause, GrainId, calls?.Count ?? 0);
         foreach (var call in calls ?? [])
         {
@@ -694,8 +726,16 @@ internal sealed class ActivationData : IGrainContext
             }
         }
 
+        // Before the queued calls are handed on: a successor elsewhere must not find this entry.
+        await ReleaseRegistrationAsync();
         Destroy(reason);
     }
+
+    /// <summary>Unregisters this activation once, if it may be registered; never throws.</summary>
+    private Task ReleaseRegistrationAsync()
+        => Interlocked.Exchange(ref _registered, 0) == 1 && _catalog.Registrar is { } registrar
+            ? registrar.UnregisterAsync(GrainId, ActivationId)
+            : Task.CompletedTask;
 
     /// <summary>Makes the activation invalid and hands its queued calls to the catalog (which re-dispatches or fails them).</summary>
     private void Destroy(DeactivationReason reason)

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OrleansLocks.Runtime;
 using OrleansLocks.Silo.Hosting;
+using OrleansLocks.Silo.Membership;
 
 namespace OrleansLocks.Silo.Runtime;
 
@@ -83,6 +84,15 @@ internal sealed class Catalog : IGrainCallRouter
     /// </summary>
     public Func<GrainId, bool>? HostingFilter { get; set; }
 
+    /// <summary>
+    /// The cluster's grain directory as seen by this silo; null (a single silo) means none. A new activation
+    /// registers through it after placement and before it reads state, and unregisters when it goes away.
+    /// </summary>
+    public IGrainRegistrar? Registrar { get; set; }
+
+    /// <summary>Whether the silo was declared dead or killed: it must not touch the cluster's shared state any more.</summary>
+    public bool IsDead => _siloStatus.Status == SiloStatus.Dead;
+
     public int ActivationCount => Volatile.Read(ref _activationCount);
 
     public Task<object?> InvokeAsync(GrainId grainId, GrainMethod method, object?[] arguments)
@@ -143,6 +153,9 @@ internal sealed class Catalog : IGrainCallRouter
     }
 
     public bool TryGetActivation(GrainId grainId, out ActivationData activation) => _activations.TryGetValue(grainId, out activation!);
+
+    /// <summary>The activations in the table now (a moment's snapshot; for diagnostics and tests).</summary>
+    public IReadOnlyList<ActivationData> Activations => [.. _activations.Values];
 
     /// <summary>Deactivates the grain's activation, if any, after its current turn.</summary>
     public Task DeactivateAsync(GrainId grainId, DeactivationReason reason)
@@ -252,6 +265,18 @@ internal sealed class Catalog : IGrainCallRouter
         if (queuedCalls is null or [])
         {
             Remove(activation);
+            return;
+        }
+
+        if (activation.ForwardingAddress is { } forwardTo)
+        {
+            // A duplicate the directory refused: the calls never ran; they go to the registered activation's silo.
+            Remove(activation);
+            foreach (var call in queuedCalls)
+            {
+                call.Reject(new SiloUnavailableException($"Grain {activation.GrainId} is active on silo {forwardTo}."), forwardTo);
+            }
+
             return;
         }
 

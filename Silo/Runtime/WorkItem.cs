@@ -1,3 +1,5 @@
+using OrleansLocks.Silo.Membership;
+
 namespace OrleansLocks.Silo.Runtime;
 
 /// <summary>
@@ -36,12 +38,18 @@ internal sealed class GrainCall(GrainMethod method, object?[] arguments, long st
     /// </summary>
     public bool Rejected { get; private set; }
 
+    /// <summary>
+    /// For a rejected call: the silo the grain directory names as the host of the grain's activation (this silo's
+    /// activation was a duplicate), so a router can send the call there directly; null when unknown.
+    /// </summary>
+    public SiloAddress? ForwardTo { get; private set; }
+
     public bool TrySetResult(object? result) => _completion.TrySetResult(result);
 
     public bool TrySetException(Exception exception) => _completion.TrySetException(exception);
 
     /// <summary>Fails the call as <see cref="Rejected"/>: it never ran, so it may be retried on another silo.</summary>
-    public bool Reject(Exception exception)
+    public bool Reject(Exception exception, SiloAddress? forwardTo = null)
     {
         if (_completion.Task.IsCompleted)
         {
@@ -49,6 +57,7 @@ internal sealed class GrainCall(GrainMethod method, object?[] arguments, long st
         }
 
         Rejected = true;
+        ForwardTo = forwardTo;
         return _completion.TrySetException(exception);
     }
 }

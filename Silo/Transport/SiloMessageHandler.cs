@@ -1,19 +1,27 @@
 using System.Text.Json;
+using Microsoft.Extensions.Options;
 using OrleansLocks.Runtime;
 using OrleansLocks.Silo.Membership;
+using OrleansLocks.Silo.Placement;
 using OrleansLocks.Silo.Runtime;
 
 namespace OrleansLocks.Silo.Transport;
 
 /// <summary>
-/// Answers other silos: runs forwarded calls on grains this silo owns (re-checking ownership with its own view,
-/// caught up to the sender's), answers probes for this incarnation only, and catches up on gossip.
+/// Answers other silos: runs forwarded calls on grains this silo hosts or owns (re-checking ownership with its own
+/// view, caught up to the sender's; a grain it already hosts is served even if placement moved on, since the grain
+/// directory names this activation until it deactivates), answers probes for this incarnation only, and catches up
+/// on gossip.
 /// </summary>
 internal sealed class SiloMessageHandler(
     MembershipTableManager membership,
     Catalog catalog,
     GrainClassMap grainClasses,
-    LocalSiloStatus status) : ISiloMessageHandler
+    LocalSiloStatus status,
+    DirectoryCache directoryCache,
+    GrainLocator locator,
+    SiloTransportClient transport,
+    IOptions<ClusterMembershipOptions> options) : ISiloMessageHandler
 {
     /// <summary>How long a receiver waits to catch up with a sender's newer view before it decides with its own.</summary>
     private static readonly TimeSpan CatchUpTimeout = TimeSpan.FromSeconds(5);
@@ -27,9 +35,20 @@ internal sealed class SiloMessageHandler(
 
         await CatchUpAsync(request.MembershipVersion, cancellationToken);
         var grainId = new GrainId(request.GrainType, request.Key);
-        if (status.Status != SiloStatus.Active || membership.Current.GetOwner(grainId) != membership.MyAddress)
+        var hosted = catalog.TryGetActivation(grainId, out var activation) && activation.State != ActivationState.Invalid;
+        if (status.Status != SiloStatus.Active || (!hosted && membership.Current.GetOwner(grainId) != membership.MyAddress))
         {
-            return NotOwner($"silo {membership.MyAddress} is {status.Status} and the owner of {grainId} in its view is {membership.Current.GetOwner(grainId)?.ToString() ?? "nobody"}");
+            if (request.FromDirectory && status.Status == SiloStatus.Active)
+            {
+                // The directory sent the caller here, but no activation of ours exists: if the entry is ours, it leaked
+                // (an unregister that failed). Remove it, or the grain could never activate on its owner.
+                await locator.RemoveLeakedEntryAsync(
+                    grainId, activationId => catalog.TryGetActivation(grainId, out var live) && live.ActivationId == activationId);
+            }
+
+            return NotOwner(
+                $"silo {membership.MyAddress} is {status.Status}, does not host {grainId}, and the owner in its view is {membership.Current.GetOwner(grainId)?.ToString() ?? "nobody"}",
+                directoryCache.TryGet(grainId, out var registered) && registered != membership.MyAddress ? registered : null);
         }
 
         if (!grainClasses.TryGetInterface(request.Interface, out var grainInterface)
@@ -58,7 +77,7 @@ internal sealed class SiloMessageHandler(
         }
         catch (Exception e) when (call.Rejected)
         {
-            return NotOwner(e.Message);
+            return NotOwner(e.Message, call.ForwardTo);
         }
         catch (Exception e)
         {
@@ -66,7 +85,26 @@ internal sealed class SiloMessageHandler(
         }
     }
 
-    public ProbeResponse? Probe(ProbeRequest request)
+    public async Task<ProbeResponse?> ProbeAsync(ProbeRequest request, CancellationToken cancellationToken)
+    {
+        var answer = Probe(request);
+        if (answer is null || request.IndirectTarget is null)
+        {
+            return answer;
+        }
+
+        // An indirect probe: the prober cannot reach the target itself. Probe it from here, as the prober would.
+        if (!SiloAddress.TryParse(request.IndirectTarget, out var target))
+        {
+            return answer with { IndirectOk = false, IndirectFailure = $"'{request.IndirectTarget}' is not a silo address" };
+        }
+
+        var (response, failure) = await transport.ProbeAsync(
+            target, new ProbeRequest(target.ToString(), membership.MyAddress!.ToString(), membership.Current.Version.Version), options.Value.ProbeTimeout, cancellationToken);
+        return answer with { IndirectOk = response is not null, IndirectFailure = failure?.Message };
+    }
+
+    private ProbeResponse? Probe(ProbeRequest request)
     {
         if (!IsMe(request.Target))
         {
@@ -131,8 +169,8 @@ internal sealed class SiloMessageHandler(
         }
     }
 
-    private InvokeResponse NotOwner(string message)
-        => new(null, new SiloError(SiloErrorKind.NotOwner, message), membership.Current.Version.Version);
+    private InvokeResponse NotOwner(string message, SiloAddress? forwardTo = null)
+        => new(null, new SiloError(SiloErrorKind.NotOwner, message, ForwardTo: forwardTo?.ToString()), membership.Current.Version.Version);
 
     private InvokeResponse Failed(SiloError error) => new(null, error, membership.Current.Version.Version);
 }

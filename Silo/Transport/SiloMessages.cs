@@ -19,8 +19,12 @@ namespace OrleansLocks.Silo.Transport;
 /// <param name="Method">The method's stable name (<c>GrainMethod.Name</c>).</param>
 /// <param name="Args">One JSON value per parameter, serialized as the parameter's declared type.</param>
 /// <param name="MembershipVersion">The sender's membership table version.</param>
+/// <param name="FromDirectory">
+/// Whether the sender chose the target because the grain directory names it (not by placement): a receiver that does
+/// not host the grain then checks for a leaked directory entry of its own and removes it.
+/// </param>
 internal sealed record InvokeRequest(
-    string Target, string GrainType, string Key, string Interface, string Method, JsonElement[] Args, int MembershipVersion);
+    string Target, string GrainType, string Key, string Interface, string Method, JsonElement[] Args, int MembershipVersion, bool FromDirectory = false);
 
 /// <summary>The outcome of a forwarded call: <see cref="Result"/> (the method's result as its declared type) or <see cref="Error"/>.</summary>
 /// <param name="MembershipVersion">The receiver's membership version when it answered.</param>
@@ -30,7 +34,8 @@ internal sealed record InvokeResponse(JsonElement? Result, SiloError? Error, int
 /// <param name="Kind">One of <see cref="SiloErrorKind"/>'s constants.</param>
 /// <param name="Message">The exception's message.</param>
 /// <param name="ExceptionType">The full type name of the exception the grain threw, for <see cref="SiloErrorKind.Error"/>.</param>
-internal sealed record SiloError(string Kind, string Message, string? ExceptionType = null);
+/// <param name="ForwardTo">For <see cref="SiloErrorKind.NotOwner"/>: the silo the grain directory names as the grain's host, when the receiver knows it.</param>
+internal sealed record SiloError(string Kind, string Message, string? ExceptionType = null, string? ForwardTo = null);
 
 /// <summary>The kinds of <see cref="SiloError"/>.</summary>
 internal static class SiloErrorKind
@@ -60,10 +65,17 @@ internal static class SiloErrorKind
 /// <summary>A liveness probe.</summary>
 /// <param name="Target">The incarnation the prober means.</param>
 /// <param name="From">The prober (a silo address, or "client").</param>
-internal sealed record ProbeRequest(string Target, string From, int MembershipVersion);
+/// <param name="IndirectTarget">
+/// For an indirect probe (Orleans' indirect probing): the silo the receiver should probe on the prober's behalf
+/// before it answers; the answer's <see cref="ProbeResponse.IndirectOk"/> says whether that silo answered.
+/// </param>
+internal sealed record ProbeRequest(string Target, string From, int MembershipVersion, string? IndirectTarget = null);
 
 /// <summary>A probe's answer: who answered, in what state, with what view and how many activations.</summary>
-internal sealed record ProbeResponse(string Silo, SiloStatus Status, int MembershipVersion, int ActivationCount);
+/// <param name="IndirectOk">For an indirect probe: whether the silo probed on the prober's behalf answered.</param>
+/// <param name="IndirectFailure">For an indirect probe that failed: why.</param>
+internal sealed record ProbeResponse(
+    string Silo, SiloStatus Status, int MembershipVersion, int ActivationCount, bool? IndirectOk = null, string? IndirectFailure = null);
 
 /// <summary>"The membership table changed; it is at this version now."</summary>
 internal sealed record GossipRequest(string From, int MembershipVersion);

@@ -18,8 +18,8 @@ internal interface ISiloMessageHandler
 {
     Task<InvokeResponse> InvokeAsync(InvokeRequest request, CancellationToken cancellationToken);
 
-    /// <summary>The probe's answer, or null when the probe names another incarnation.</summary>
-    ProbeResponse? Probe(ProbeRequest request);
+    /// <summary>The probe's answer, or null when the probe names another incarnation; an indirect probe first probes its target.</summary>
+    Task<ProbeResponse?> ProbeAsync(ProbeRequest request, CancellationToken cancellationToken);
 
     Task GossipAsync(GossipRequest request, CancellationToken cancellationToken);
 }
@@ -166,7 +166,7 @@ internal sealed class SiloTransportServer(ILoggerFactory loggerFactory, ClusterS
 
                 case ProbePath:
                 {
-                    var response = handler.Probe(Read<ProbeRequest>(context, body));
+                    var response = await handler.ProbeAsync(Read<ProbeRequest>(context, body), context.RequestAborted);
                     if (response is null)
                     {
                         context.Response.StatusCode = StatusCodes.Status404NotFound;

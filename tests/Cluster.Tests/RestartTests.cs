@@ -39,6 +39,11 @@ public sealed class RestartTests(ITestOutputHelper output)
             Assert.Contains(dead.SuspectTimes, vote => vote.Voter == second.Address);
             Assert.Equal(granted.Lease!.FencingToken, Assert.Single(state.Holders).FencingToken);
             Assert.True(elapsed < TimeSpan.FromSeconds(10), $"the restarted silo took {elapsed} to serve the lock");
+
+            // The predecessor's directory entry was stale (its silo is dead): the new incarnation replaced it, and
+            // nothing of the predecessor is left in the directory.
+            Assert.Equal(second.Address, (await cluster.Directory.LookupAsync(new Runtime.GrainId("lock", "restarted"), default))!.Silo);
+            await Testing.Eventually.TrueAsync(async () => await cluster.Directory.CountAsync(default) == 1, "only the new incarnation's entry is left");
         }
         finally
         {

@@ -60,6 +60,31 @@ public sealed class GatewayTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task LockActiveOffItsPlacementOwner_TheGatewayIsSentWhereTheDirectoryNamesAndServedThere()
+    {
+        using var http = _gateway.CreateClient();
+        var owner = _cluster.Silos[2];
+        var host = _cluster.Silos[0];
+        var name = _cluster.LockOwnedBy(owner, "gwdir");
+
+        // The lock is active on a silo other than its placement owner (as after a join, before the old owner let go).
+        host.Catalog.HostingFilter = _ => true;
+        var getState = Silo.Runtime.GrainMethod.Create(typeof(ILockGrain), typeof(ILockGrain).GetMethod(nameof(ILockGrain.GetStateAsync))!);
+        await host.Catalog.InvokeAsync(new Runtime.GrainId("lock", name), getState, []);
+        Assert.True(host.Hosts(name));
+        host.Catalog.HostingFilter = id => id.Key == name;
+
+        // The gateway routes by placement to the owner, whose registration is refused; the NotOwner answer names the
+        // host, and the gateway goes there.
+        var lease = await AcquireAsync(http, name, "r1");
+
+        Assert.Equal(1, lease["fencingToken"]!.GetValue<long>());
+        Assert.True(host.Hosts(name));
+        Assert.False(owner.Hosts(name));
+        Assert.Contains(_cluster.Logs.Lines, l => l.Silo == owner.Name && l.EventId == 5300);
+    }
+
+    [Fact]
     public async Task KillSilo_TheGatewayServesItsLocksAgainWithTheirState()
     {
         using var http = _gateway.CreateClient();

@@ -8,8 +8,10 @@ using OrleansLocks.Runtime;
 using OrleansLocks.Silo;
 using OrleansLocks.Silo.Hosting;
 using OrleansLocks.Silo.Membership;
+using OrleansLocks.Silo.Placement;
 using OrleansLocks.Silo.Runtime;
 using OrleansLocks.Silo.Storage.Memory;
+using OrleansLocks.Silo.Storage.Postgres;
 using OrleansLocks.Testing;
 
 namespace OrleansLocks.Cluster.Tests.Infrastructure;
@@ -41,6 +43,8 @@ internal sealed class TestCluster : IAsyncDisposable
     private readonly InMemoryMembershipTable? _memoryTable;
     private readonly MemoryGrainStorageDatabase? _memoryStorage;
     private int _nextSilo;
+    private NpgsqlDataSource? _directoryDataSource;
+    private IGrainDirectory? _directory;
 
     private TestCluster(ClusterBackend backend, IDictionary<string, string?> configuration, string? databaseName)
     {
@@ -66,6 +70,31 @@ internal sealed class TestCluster : IAsyncDisposable
     public string ClusterId => _configuration["Silo:ClusterId"]!;
 
     public TestLogSink Logs { get; } = new();
+
+    /// <summary>The cluster's grain directory, through a connection of the test's own that outlives every silo.</summary>
+    public IGrainDirectory Directory
+    {
+        get
+        {
+            lock (_silos)
+            {
+                if (_directory is null)
+                {
+                    if (_memoryTable is not null)
+                    {
+                        _directory = _memoryTable.Directory;
+                    }
+                    else
+                    {
+                        _directoryDataSource = PostgresDataSources.Create(ConnectionString!);
+                        _directory = new PostgresGrainDirectory(_directoryDataSource, ServiceId, ClusterId);
+                    }
+                }
+
+                return _directory;
+            }
+        }
+    }
 
     /// <summary>The silos that run now, oldest first.</summary>
     public IReadOnlyList<TestSilo> Silos
@@ -253,6 +282,11 @@ internal sealed class TestCluster : IAsyncDisposable
             {
                 silo.Host.Dispose();
             }
+        }
+
+        if (_directoryDataSource is not null)
+        {
+            await _directoryDataSource.DisposeAsync();
         }
 
         if (DatabaseName is not null)
