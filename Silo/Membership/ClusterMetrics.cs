@@ -15,6 +15,7 @@ internal sealed class ClusterMetrics
     private readonly Counter<long> _forwardedCalls;
     private readonly Histogram<double> _forwardDuration;
     private readonly Counter<long> _activationsMoved;
+    private readonly Counter<long> _viewChanges;
 
     public ClusterMetrics(IMeterFactory meterFactory)
     {
@@ -29,6 +30,8 @@ internal sealed class ClusterMetrics
             "orleanslocks.cluster.calls.forwarded.duration", "s", "Duration of grain calls sent to another silo, including retries.");
         _activationsMoved = Meter.CreateCounter<long>(
             "orleanslocks.cluster.activations.moved", "{activation}", "Activations deactivated because membership placed their grain on another silo.");
+        _viewChanges = Meter.CreateCounter<long>(
+            "orleanslocks.cluster.membership.changes", "{change}", "Times this process's membership view moved to a newer table version (a silo joined, left, changed status or was voted on).");
     }
 
     public Meter Meter { get; }
@@ -58,4 +61,6 @@ internal sealed class ClusterMetrics
     }
 
     public void ActivationsMoved(int count) => _activationsMoved.Add(count);
+
+    public void ViewChanged() => _viewChanges.Add(1);
 }
