@@ -1,5 +1,6 @@
 using OrleansLocks.Api.Endpoints;
 using OrleansLocks.Api.Hosting;
+using OrleansLocks.Api.Observability;
 using OrleansLocks.Api.OpenApi;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -7,6 +8,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddLockSilo();
 builder.AddLockApi();
+builder.AddObservability();
 
 var app = builder.Build();
 
@@ -15,6 +17,7 @@ app.MapLockApi();
 app.MapClusterApi();
 app.MapDefaultEndpoints();
 app.MapLockApiDocs();
+app.MapObservability();
 
 app.Run();
 

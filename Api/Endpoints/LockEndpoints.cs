@@ -64,7 +64,8 @@ public static class LockEndpoints
                 "Grants a lease at once when the lock is compatible and nobody is queued ahead (strict FIFO, no barging). " +
                 "With `wait` > 0 the request queues and long-polls up to `wait`; 409 lock-busy when not granted in time. " +
                 "Repeating a `requestId` (or Idempotency-Key) returns the same lease, or keeps the same place in the queue.")
-            .WithBodyLimits();
+            .WithBodyLimits()
+            .AddEndpointFilter<Observability.AcquireMetricsFilter>();
 
         locks.MapPost("/{name}/renew", RenewAsync)
             .WithName("RenewLease")
@@ -92,6 +93,7 @@ public static class LockEndpoints
                 "(whose SHA-256 is in Api:AdminKeyHashes) unless Api:AllowAnonymousAdmin is set. Logged with who and why.")
             .WithBodyLimits();
 
+        locks.MapLockEvents();
         return app;
     }
 
