@@ -77,6 +77,10 @@ internal sealed class SiloTransportClient : IDisposable
             using var message = new HttpRequestMessage(HttpMethod.Post, Uri(target, SiloTransportServer.InvokePath))
             {
                 Content = JsonContent.Create(request, options: SiloJson.Options),
+
+                // A message made by hand does not take the client's defaults: h2c needs HTTP/2 with prior knowledge.
+                Version = _http.DefaultRequestVersion,
+                VersionPolicy = _http.DefaultVersionPolicy,
             };
             using var activity = Runtime.SiloTracing.StartClient("silo invoke " + request.Method, message);
             activity?.SetTag("orleanslocks.silo.target", target.ToString());
