@@ -164,10 +164,11 @@ public sealed class ProtocolWalkthroughTests(ITestOutputHelper output)
         public string Format(Dictionary<string, string> traces)
         {
             var text = new StringBuilder();
+            var origin = _entries.IsEmpty ? TimeSpan.Zero : _entries.First().At;
             foreach (var e in _entries)
             {
                 var trace = e.TraceId is null ? "-" : traces.TryGetValue(e.TraceId, out var client) ? client : e.TraceId[..8];
-                text.Append(CultureInfo.InvariantCulture, $"{e.At.TotalMilliseconds,7:0.0} ms  {e.Silo,-6} {e.EventId,5} {e.Level,-5} trace={trace,-9} {e.Message}\n");
+                text.Append(CultureInfo.InvariantCulture, $"{(e.At - origin).TotalMilliseconds,6:0.0} ms  {e.Silo,-6} {e.EventId,5} {e.Level,-5} trace={trace,-9} {e.Message}\n");
             }
 
             return text.ToString();
