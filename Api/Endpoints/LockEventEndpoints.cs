@@ -34,7 +34,7 @@ namespace OrleansLocks.Api.Endpoints;
 internal static partial class LockEventEndpoints
 {
     /// <summary>How long one WatchAsync long poll may last before the stream sends a keep-alive comment.</summary>
-    internal static TimeSpan WatchTimeout { get; set; } = TimeSpan.FromSeconds(15);
+    internal static readonly TimeSpan WatchTimeout = TimeSpan.FromSeconds(15);
 
     private static readonly JsonSerializerOptions EventJson = CreateEventJson();
 

@@ -30,9 +30,10 @@ internal static class SiloTracing
     /// <summary>Makes the call's captured caller Activity current and starts a span for the call when listened to.</summary>
     public static Activity? StartCall(GrainCall call, GrainId grainId)
     {
-        if (call.CallerActivity is { } caller && Activity.Current != caller)
+        // Also when the caller had none: the turn loop may run under the ExecutionContext of another caller.
+        if (Activity.Current != call.CallerActivity)
         {
-            Activity.Current = caller;
+            Activity.Current = call.CallerActivity;
         }
 
         if (!Source.HasListeners())
