@@ -1,5 +1,6 @@
 using OrleansLocks.Api.Endpoints;
 using OrleansLocks.Api.Hosting;
+using OrleansLocks.Api.Observability;
 using OrleansLocks.Api.OpenApi;
 using OrleansLocks.Api.Security;
 
@@ -9,6 +10,7 @@ builder.AddServiceDefaults();
 builder.AddLockSilo();
 builder.AddLockApi();
 builder.AddLockSecurity();
+builder.AddObservability();
 
 var app = builder.Build();
 
@@ -18,6 +20,7 @@ app.MapLockApi();
 app.MapClusterApi();
 app.MapDefaultEndpoints();
 app.MapLockApiDocs();
+app.MapObservability();
 
 app.Run();
 

@@ -53,4 +53,13 @@ public interface ILockGrain : IGrainWithStringKey
 
     /// <summary>The public view of the lock. Never contains lease ids.</summary>
     Task<LockStateView> GetStateAsync();
+
+    /// <summary>
+    /// The lock's events after <paramref name="afterSequence"/> of <paramref name="epoch"/>, waiting up to
+    /// <paramref name="maxWait"/> for the first one (a long poll). With an unknown or null epoch, or a sequence older
+    /// than the bounded history, answers <see cref="LockEventBatch.Reset"/> at once. Runs interleaved and changes
+    /// nothing; an activation keeps a bounded ring of recent events in memory only (they are not persisted).
+    /// </summary>
+    [AlwaysInterleave]
+    Task<LockEventBatch> WatchAsync(string? epoch, long afterSequence, TimeSpan maxWait);
 }

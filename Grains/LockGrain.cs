@@ -35,7 +35,8 @@ internal sealed partial class LockGrain(
     IGrainContext context,
     TimeProvider timeProvider,
     IOptions<LockOptions> options,
-    ILogger<LockGrain> logger) : Grain(context), ILockGrain
+    ILogger<LockGrain> logger,
+    LockMetrics? metrics = null) : Grain(context), ILockGrain
 {
     /// <summary>The persistent state name; storage rows are keyed by it.</summary>
     public const string StateName = "lock";
@@ -47,6 +48,11 @@ internal sealed partial class LockGrain(
     private readonly LockStateMachine _machine = new(context.GrainId.Key, options.Value);
     private readonly LockOptions _options = options.Value;
     private readonly Lock _signalsGate = new();
+    private readonly LockEventRing _events = new();
+
+    // What this activation has added to the silo's lease and waiter gauges, taken back when it goes away.
+    private int _reportedLeases;
+    private int _reportedWaiters;
 
     // Allocated with the first waiter: most locks never have one.
     private Dictionary<string, TaskCompletionSource>? _signals;
@@ -75,8 +81,11 @@ internal sealed partial class LockGrain(
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        // Wake every long poll: the waiter's next poll re-activates the lock (on this or another silo).
+        // Wake every long poll: the waiter's next poll re-activates the lock (on this or another silo). Watchers
+        // too: their next watch lands on the new activation, whose other epoch tells them to re-read the state.
         CompleteAllSignals();
+        _events.Close();
+        ReportHosted(0, 0);
         _timer?.Dispose();
         _timer = null;
         _timerDue = null;
@@ -152,6 +161,7 @@ internal sealed partial class LockGrain(
         var now = Begin();
         var outcome = _machine.Validate(_state.State, now, fencingToken);
         await CommitAsync(outcome.Changes, now);
+        metrics?.Validated(outcome.Result.Valid);
         return outcome.Result;
     }
 
@@ -169,6 +179,13 @@ internal sealed partial class LockGrain(
         var outcome = _machine.GetState(_state.State, now);
         await CommitAsync(outcome.Changes, now);
         return outcome.Result;
+    }
+
+    public Task<LockEventBatch> WatchAsync(string? epoch, long afterSequence, TimeSpan maxWait)
+    {
+        // Bounded like WaitAsync: the caller loops, so a long poll never outlives a reasonable HTTP/2 stream.
+        var bound = TimeSpan.FromSeconds(30);
+        return _events.WatchAsync(epoch, afterSequence, maxWait < bound ? maxWait : bound, timeProvider);
     }
 
     /// <summary>The timer's turn: expire and abandon what is due, advance the queue, re-arm.</summary>
@@ -215,6 +232,8 @@ internal sealed partial class LockGrain(
         {
             _stale = true;
             LogWriteFailed(Name, exception);
+            _events.Close();
+            ReportHosted(0, 0);
             _timer?.Dispose();
             _timer = null;
             _timerDue = null;
@@ -236,7 +255,79 @@ internal sealed partial class LockGrain(
         foreach (var lockEvent in changes.Events)
         {
             Log(lockEvent);
+            Record(lockEvent, now);
+            Publish(lockEvent, now);
         }
+
+        ReportHosted(_state.State.Holders.Count, _state.State.Waiters.Count);
+    }
+
+    private void Record(LockEvent e, DateTimeOffset now)
+    {
+        if (metrics is null)
+        {
+            return;
+        }
+
+        switch (e.Kind)
+        {
+            case LockEventKind.Granted:
+                metrics.Granted(e.Mode, e.EnqueuedAt is { } enqueued ? now - enqueued : null);
+                break;
+            case LockEventKind.Queued:
+                metrics.Queued(e.Mode, e.Position);
+                break;
+            case LockEventKind.Renewed:
+                metrics.Renewed();
+                break;
+            case LockEventKind.Released:
+                metrics.LeaseEnded("released", now - e.AcquiredAt);
+                break;
+            case LockEventKind.Expired:
+                // Held until its deadline, not until the sweep that noticed it.
+                metrics.LeaseEnded("expired", e.ExpiresAt - e.AcquiredAt);
+                break;
+            case LockEventKind.ForceReleased:
+                metrics.LeaseEnded("forceReleased", now - e.AcquiredAt);
+                break;
+            case LockEventKind.WaiterAbandoned:
+                metrics.Dequeued("abandoned");
+                break;
+            case LockEventKind.WaitCancelled:
+                metrics.Dequeued("cancelled");
+                break;
+            default:
+                break;
+        }
+    }
+
+    /// <summary>Appends the event watchers see (GET /locks/{name}/events), if it is one of theirs.</summary>
+    private void Publish(LockEvent e, DateTimeOffset now)
+    {
+        (LockEventType Type, long? Token, int? Position, DateTimeOffset? ExpiresAt, string? Reason)? view = e.Kind switch
+        {
+            LockEventKind.Queued => (LockEventType.Queued, null, e.Position, null, null),
+            LockEventKind.Granted => (LockEventType.Granted, e.FencingToken, null, e.ExpiresAt, null),
+            LockEventKind.Renewed => (LockEventType.Renewed, e.FencingToken, null, e.ExpiresAt, null),
+            LockEventKind.Released => (LockEventType.Released, e.FencingToken, null, null, null),
+            LockEventKind.Expired => (LockEventType.Expired, e.FencingToken, null, e.ExpiresAt, null),
+            LockEventKind.ForceReleased => (LockEventType.Forced, e.FencingToken, null, null, e.Reason),
+            LockEventKind.WaiterAbandoned => (LockEventType.Dequeued, null, e.Position, null, "abandoned"),
+            LockEventKind.WaitCancelled => (LockEventType.Dequeued, null, e.Position, null, "cancelled"),
+            _ => null,
+        };
+        if (view is { } v)
+        {
+            _events.Append(sequence => new LockEventView(sequence, v.Type, now, e.Owner, e.Mode, v.Token, v.Position, v.ExpiresAt, v.Reason));
+        }
+    }
+
+    /// <summary>Moves the silo's lease and waiter gauges by this activation's change since it last reported.</summary>
+    private void ReportHosted(int leases, int waiters)
+    {
+        metrics?.AdjustHosted(leases - _reportedLeases, waiters - _reportedWaiters);
+        _reportedLeases = leases;
+        _reportedWaiters = waiters;
     }
 
     private void ArmTimer(DateTimeOffset now)

@@ -25,6 +25,8 @@ public static class LockGrainsServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LockOptions>, LockOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<LockListing>();
+        services.AddMetrics();
+        services.TryAddSingleton<LockMetrics>();
         services.AddSingleton(new GrainClassRegistration(typeof(ILockGrain), typeof(LockGrain), GrainType));
         return services;
     }

@@ -85,6 +85,12 @@ internal sealed record LockEvent(LockEventKind Kind, string Owner, LockMode Mode
     public string? Reason { get; init; }
 
     public int Count { get; init; }
+
+    /// <summary>When the lease began, on events that end one (released, expired, force-released): for hold times.</summary>
+    public DateTimeOffset? AcquiredAt { get; init; }
+
+    /// <summary>When a granted waiter joined the queue (null for a grant without waiting): for wait times.</summary>
+    public DateTimeOffset? EnqueuedAt { get; init; }
 }
 
 /// <summary>What one operation did besides its result: whether the state must be written, events, queue departures.</summary>
@@ -315,7 +321,7 @@ internal sealed class LockStateMachine(string name, LockOptions options, Func<st
         var holder = state.Holders[index];
         state.Holders.RemoveAt(index);
         EndLease(state, holder, LeaseLostReason.Released, now, changes);
-        changes.Add(new LockEvent(LockEventKind.Released, holder.Owner, holder.Mode, holder.RequestId) { FencingToken = holder.FencingToken });
+        changes.Add(new LockEvent(LockEventKind.Released, holder.Owner, holder.Mode, holder.RequestId) { FencingToken = holder.FencingToken, AcquiredAt = holder.AcquiredAt });
         AdvanceQueue(state, now, changes);
         return new(new ReleaseResult(true, null), changes);
     }
@@ -350,6 +356,7 @@ internal sealed class LockStateMachine(string name, LockOptions options, Func<st
                 FencingToken = holder.FencingToken,
                 By = requestedBy,
                 Reason = reason,
+                AcquiredAt = holder.AcquiredAt,
             });
         }
 
@@ -496,6 +503,7 @@ internal sealed class LockStateMachine(string name, LockOptions options, Func<st
                     {
                         FencingToken = holder.FencingToken,
                         ExpiresAt = holder.ExpiresAt,
+                        AcquiredAt = holder.AcquiredAt,
                     });
                 }
             }
@@ -548,7 +556,7 @@ internal sealed class LockStateMachine(string name, LockOptions options, Func<st
             // that comes back (poll or repeat) sees the real deadline and renews.
             var ttl = ClampTtl(waiter.Ttl);
             var firstTtl = now > waiter.PollDeadline && options.WaiterGrace < ttl ? options.WaiterGrace : ttl;
-            Grant(state, now, waiter.RequestId, waiter.Owner, waiter.Mode, ttl, firstTtl, changes).Principal = waiter.Principal;
+            Grant(state, now, waiter.RequestId, waiter.Owner, waiter.Mode, ttl, firstTtl, changes, waiter.EnqueuedAt).Principal = waiter.Principal;
             changes.AddLeftQueue(waiter.RequestId);
             granted++;
         }
@@ -560,7 +568,8 @@ internal sealed class LockStateMachine(string name, LockOptions options, Func<st
     }
 
     private LockHolder Grant(
-        LockState state, DateTimeOffset now, string requestId, string owner, LockMode mode, TimeSpan ttl, TimeSpan firstTtl, LockChanges changes)
+        LockState state, DateTimeOffset now, string requestId, string owner, LockMode mode, TimeSpan ttl, TimeSpan firstTtl, LockChanges changes,
+        DateTimeOffset? enqueuedAt = null)
     {
         var holder = new LockHolder
         {
@@ -575,7 +584,13 @@ internal sealed class LockStateMachine(string name, LockOptions options, Func<st
         };
         state.Holders.Add(holder);
         changes.MarkChanged();
-        changes.Add(new LockEvent(LockEventKind.Granted, owner, mode, requestId) { FencingToken = holder.FencingToken, ExpiresAt = holder.ExpiresAt });
+        changes.Add(new LockEvent(LockEventKind.Granted, owner, mode, requestId)
+        {
+            FencingToken = holder.FencingToken,
+            ExpiresAt = holder.ExpiresAt,
+            AcquiredAt = now,
+            EnqueuedAt = enqueuedAt,
+        });
         return holder;
     }
 

@@ -5,6 +5,7 @@
 #
 # 1. Installs the PostgreSQL server binaries from the OS packages when they are missing (Debian; needs root).
 #    The Debian "main" cluster is neither created nor started: the tests get a server of their own.
+#    Installs Chromium the same way when /usr/bin/chromium is missing (tests/Browser.Tests drive it with Playwright).
 # 2. Starts ONE throwaway PostgreSQL for the whole run (127.0.0.1, a free port, socket and data in a temporary
 #    directory, fsync on) and exports ORLEANSLOCKS_TEST_POSTGRES, the admin connection string; tests create
 #    their own databases on it (tests/TestInfrastructure/PostgresServer.cs). Test hosts get a temporary directory
@@ -22,6 +23,7 @@
 #   ORLEANSLOCKS_TEST_RESULTS   where TRX files go (default: TestResults/ in the repository; emptied first)
 #   ORLEANSLOCKS_TEST_FILTER    passed to dotnet test --filter (e.g. "FullyQualifiedName~Storage")
 #   ORLEANSLOCKS_TEST_POSTGRES  if already set, that server is used and none is started or installed
+#   ORLEANSLOCKS_CHROMIUM       the Chromium binary of the browser tests (default /usr/bin/chromium)
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -229,6 +231,20 @@ install_kubectl() {
     return 0
 }
 
+# --- Chromium (browser tests) ------------------------------------------------------------------------------------
+
+# tests/Browser.Tests drive the OS's Chromium with Playwright (no browser download): install it when missing.
+ensure_chromium() {
+    local chromium="${ORLEANSLOCKS_CHROMIUM:-/usr/bin/chromium}"
+    [[ -x "$chromium" ]] && return 0
+    command -v apt-get >/dev/null || die "$chromium is missing and apt-get is not available; install Chromium or set ORLEANSLOCKS_CHROMIUM."
+    [[ $EUID -eq 0 ]] || die "$chromium is missing; run as root to install it (apt-get install chromium) or set ORLEANSLOCKS_CHROMIUM."
+    log "installing Chromium from the OS packages (browser tests)"
+    apt_get update || die "apt-get update failed"
+    apt_get install -y --no-install-recommends chromium || die "could not install chromium"
+    [[ -x "$chromium" ]] || die "no Chromium at $chromium after installing"
+}
+
 # --- summary -----------------------------------------------------------------------------------------------------
 
 # Value of attribute $2 in the XML element text $1 (0 when absent).
@@ -307,6 +323,7 @@ command -v dotnet >/dev/null || die "dotnet (the .NET SDK) is not on PATH"
 if [[ $EUID -eq 0 ]]; then
     pg_as_postgres=true
 fi
+ensure_chromium
 make_run_dir
 if [[ -n "${ORLEANSLOCKS_TEST_POSTGRES:-}" ]]; then
     log "using the PostgreSQL server given by ORLEANSLOCKS_TEST_POSTGRES"

@@ -74,7 +74,8 @@ public static class LockEndpoints
                 "With `wait` > 0 the request queues and long-polls up to `wait`; 409 lock-busy when not granted in time. " +
                 "Repeating a `requestId` (or Idempotency-Key) returns the same lease, or keeps the same place in the queue. Role: client.")
             .RequireLockRole(LockRoles.Client)
-            .WithBodyLimits();
+            .WithBodyLimits()
+            .AddEndpointFilter<Observability.AcquireMetricsFilter>();
 
         locks.MapPost("/{name}/renew", RenewAsync)
             .WithName("RenewLease")
@@ -106,6 +107,7 @@ public static class LockEndpoints
             .RequireLockRole(LockRoles.Admin)
             .WithBodyLimits();
 
+        locks.MapLockEvents();
         return app;
     }
 

@@ -9,4 +9,10 @@ public static class SiloTelemetry
     /// <c>orleanslocks.silo.grain_call.duration</c> (histogram, seconds, tag <c>method</c>).
     /// </summary>
     public const string MeterName = "OrleansLocks.Silo";
+
+    /// <summary>
+    /// The silo's ActivitySource: a span per grain call (named after the method), per silo-to-silo request sent
+    /// (client) and received (server). W3C trace context travels between silos in the HTTP/2 request headers.
+    /// </summary>
+    public const string ActivitySourceName = "OrleansLocks.Silo";
 }

@@ -72,6 +72,9 @@ internal static partial class ClusterLog
     [LoggerMessage(5102, LogLevel.Warning, "Silo transport request {Path} failed")]
     public static partial void TransportRequestFailed(this ILogger logger, Exception exception, string path);
 
+    [LoggerMessage(5204, LogLevel.Debug, "Call {Method} on {GrainId} forwarded to silo {Target}, its owner (attempt {Attempt})")]
+    public static partial void Forwarding(this ILogger logger, string method, GrainId grainId, SiloAddress target, int attempt);
+
     [LoggerMessage(5200, LogLevel.Debug, "Call {Method} on {GrainId} reached silo {Target}, which does not own it (its view: version {TheirVersion}; ours: {OurVersion}); retrying")]
     public static partial void NotOwnerRetry(this ILogger logger, string method, GrainId grainId, SiloAddress target, int theirVersion, TableVersion ourVersion);
 

@@ -16,6 +16,7 @@ internal sealed class ClusterMetrics
     private readonly Histogram<double> _forwardDuration;
     private readonly Counter<long> _activationsMoved;
     private readonly Counter<long> _directoryOperations;
+    private readonly Counter<long> _viewChanges;
 
     public ClusterMetrics(IMeterFactory meterFactory)
     {
@@ -32,6 +33,8 @@ internal sealed class ClusterMetrics
             "orleanslocks.cluster.activations.moved", "{activation}", "Activations deactivated because membership placed their grain on another silo.");
         _directoryOperations = Meter.CreateCounter<long>(
             "orleanslocks.cluster.directory.operations", "{operation}", "Grain directory operations of this silo, by operation and outcome.");
+        _viewChanges = Meter.CreateCounter<long>(
+            "orleanslocks.cluster.membership.changes", "{change}", "Times this process's membership view moved to a newer table version (a silo joined, left, changed status or was voted on).");
     }
 
     public Meter Meter { get; }
@@ -65,4 +68,6 @@ internal sealed class ClusterMetrics
     /// <summary>A grain directory operation: register (registered, duplicate, replaced-stale, failed), unregister, cleanup.</summary>
     public void DirectoryOperation(string operation, string outcome, long count = 1)
         => _directoryOperations.Add(count, new TagList { { "operation", operation }, { "outcome", outcome } });
+
+    public void ViewChanged() => _viewChanges.Add(1);
 }

@@ -317,6 +317,7 @@ internal sealed class MembershipTableManager
                 if (next.Version > current.Version)
                 {
                     _logger.ViewChanged(next.Version, next.ActiveSilos.Count, string.Join(", ", next.ActiveSilos));
+                    _metrics.ViewChanged();
                     Changed?.Invoke(next);
                 }
 

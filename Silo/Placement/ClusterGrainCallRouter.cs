@@ -102,6 +102,7 @@ internal sealed class ClusterGrainCallRouter(
             serialized ??= SerializeArguments(method, arguments);
             var request = new InvokeRequest(
                 owner.ToString(), grainId.Type, grainId.Key, method.InterfaceType.FullName!, method.Name, serialized, view.Version.Version, fromDirectory);
+            logger.Forwarding(method.ShortName, grainId, owner, attempt + 1);
             var result = await transport.InvokeAsync(owner, request, CancellationToken.None);
             switch (result.Failure)
             {

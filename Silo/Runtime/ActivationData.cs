@@ -454,7 +454,11 @@ internal sealed class ActivationData : IGrainContext
                         await RunCallAsync(call);
                         break;
                     case GrainTimer timer:
-                        await timer.RunTickAsync();
+                        using (SiloTracing.BeginScope(_catalog.Logger, _catalog.SiloName, GrainId))
+                        {
+                            await timer.RunTickAsync();
+                        }
+
                         EndTurn(timer.KeepAlive);
                         break;
                 }
@@ -607,6 +611,8 @@ internal sealed class ActivationData : IGrainContext
     {
         object? result = null;
         Exception? failure = null;
+        using var activity = SiloTracing.StartCall(call, GrainId);
+        using var scope = SiloTracing.BeginScope(_catalog.Logger, _catalog.SiloName, GrainId);
         try
         {
             var task = call.Method.Invoke(_grain!, call.Arguments);

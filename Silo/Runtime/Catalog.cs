@@ -41,6 +41,7 @@ internal sealed class Catalog : IGrainCallRouter
     private readonly SiloMetrics _metrics;
     private IGrainStorage? _grainStorage;
     private int _activationCount;
+    private string? _siloName;
 
     public Catalog(
         IServiceProvider services,
@@ -68,6 +69,9 @@ internal sealed class Catalog : IGrainCallRouter
     public GrainCollectionOptions Options { get; }
 
     public ILogger Logger { get; }
+
+    /// <summary>This silo's name, for the logging scope of grain calls.</summary>
+    public string SiloName => _siloName ??= Services.GetService<IOptions<SiloOptions>>()?.Value.SiloName ?? Environment.MachineName;
 
     /// <summary>The grain storage, resolved on first use so that grains without persistent state need none.</summary>
     public IGrainStorage GrainStorage

@@ -21,6 +21,12 @@ internal sealed class GrainCall(GrainMethod method, object?[] arguments, long st
 
     public object?[] Arguments { get; } = arguments;
 
+    /// <summary>
+    /// The caller's Activity when the call was made: the activation runs the call under it, so the trace (and the
+    /// trace id in logs) continues into the grain even though the call runs on another ExecutionContext.
+    /// </summary>
+    public System.Diagnostics.Activity? CallerActivity { get; } = System.Diagnostics.Activity.Current;
+
     /// <summary>When the call was made (<see cref="TimeProvider.GetTimestamp"/>), for the call-duration histogram.</summary>
     public long StartTimestamp { get; } = startTimestamp;
 

@@ -55,6 +55,9 @@ internal sealed class SiloTransportClient : IDisposable
             KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
             UseProxy = false,
             AllowAutoRedirect = false,
+
+            // Trace context is written by SiloTracing.StartClient (W3C traceparent), whether or not anyone listens.
+            ActivityHeadersPropagator = null,
         };
         _http = new HttpClient(new SiloRequestSigningHandler(authenticator) { InnerHandler = handler })
         {
@@ -71,7 +74,17 @@ internal sealed class SiloTransportClient : IDisposable
         timeout.CancelAfter(_options.ResponseTimeout);
         try
         {
-            using var response = await _http.PostAsJsonAsync(Uri(target, SiloTransportServer.InvokePath), request, SiloJson.Options, timeout.Token);
+            using var message = new HttpRequestMessage(HttpMethod.Post, Uri(target, SiloTransportServer.InvokePath))
+            {
+                Content = JsonContent.Create(request, options: SiloJson.Options),
+
+                // A message made by hand does not take the client's defaults: h2c needs HTTP/2 with prior knowledge.
+                Version = _http.DefaultRequestVersion,
+                VersionPolicy = _http.DefaultVersionPolicy,
+            };
+            using var activity = Runtime.SiloTracing.StartClient("silo invoke " + request.Method, message);
+            activity?.SetTag("orleanslocks.silo.target", target.ToString());
+            using var response = await _http.SendAsync(message, timeout.Token);
             response.EnsureSuccessStatusCode();
             var body = await response.Content.ReadFromJsonAsync<InvokeResponse>(SiloJson.Options, timeout.Token)
                 ?? throw new HttpRequestException("The silo answered with an empty body.");

@@ -158,7 +158,10 @@ internal sealed class SiloTransportServer(ILoggerFactory loggerFactory, ClusterS
             {
                 case InvokePath:
                 {
+                    var headers = context.Request.Headers;
+                    using var activity = Runtime.SiloTracing.StartServer("silo invoke", field => (headers[field].ToString() is { Length: > 0 } value ? value : null, null));
                     var request = Read<InvokeRequest>(context, body);
+                    activity?.SetTag("orleanslocks.grain.id", request.GrainType + "/" + request.Key);
                     var response = await handler.InvokeAsync(request, context.RequestAborted);
                     await context.Response.WriteAsJsonAsync(response, SiloJson.Options, context.RequestAborted);
                     break;

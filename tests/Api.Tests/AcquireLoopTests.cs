@@ -160,5 +160,7 @@ public sealed class AcquireLoopTests(AcquireLoopTests.Fixture fixture) : IClassF
         public Task<ForceReleaseResult> ForceReleaseAsync(string requestedBy, string reason) => throw new NotSupportedException();
 
         public Task<LockStateView> GetStateAsync() => throw new NotSupportedException();
+
+        public Task<LockEventBatch> WatchAsync(string? epoch, long afterSequence, TimeSpan maxWait) => throw new NotSupportedException();
     }
 }

@@ -106,6 +106,8 @@ public sealed class FailureMappingTests(FailureMappingTests.Fixture fixture) : I
             public Task<ForceReleaseResult> ForceReleaseAsync(string requestedBy, string reason) => Task.FromException<ForceReleaseResult>(Failure);
 
             public Task<LockStateView> GetStateAsync() => Task.FromException<LockStateView>(Failure);
+
+            public Task<LockEventBatch> WatchAsync(string? epoch, long afterSequence, TimeSpan maxWait) => Task.FromException<LockEventBatch>(Failure);
         }
     }
 }

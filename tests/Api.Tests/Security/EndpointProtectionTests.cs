@@ -12,8 +12,11 @@ namespace OrleansLocks.Api.Tests.Security;
 /// </summary>
 public sealed class EndpointProtectionTests(PostgresServiceFixture fixture) : IClassFixture<PostgresServiceFixture>
 {
-    /// <summary>Endpoints anyone may call: Kubernetes probes and the API description.</summary>
-    private static readonly HashSet<string> Public = ["/health/live", "/health/ready", "/openapi/{documentName}.json"];
+    /// <summary>
+    /// Endpoints anyone may call: Kubernetes probes, the API description, and the dashboard's static files (which hold
+    /// no data: the page calls the API with the user's own credentials).
+    /// </summary>
+    private static readonly HashSet<string> Public = ["/health/live", "/health/ready", "/openapi/{documentName}.json", "/dashboard/{file?}"];
 
     [Fact]
     public void EveryEndpoint_ExceptThePublicOnes_RequiresAuthorizationAndIsRateLimited()

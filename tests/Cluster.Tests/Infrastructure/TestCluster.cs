@@ -42,6 +42,7 @@ internal sealed class TestCluster : IAsyncDisposable
     private readonly IDictionary<string, string?> _configuration;
     private readonly InMemoryMembershipTable? _memoryTable;
     private readonly MemoryGrainStorageDatabase? _memoryStorage;
+    private Action<string, HostApplicationBuilder>? _configureSilo;
     private int _nextSilo;
     private NpgsqlDataSource? _directoryDataSource;
     private IGrainDirectory? _directory;
@@ -109,7 +110,9 @@ internal sealed class TestCluster : IAsyncDisposable
     }
 
     /// <summary>Starts <paramref name="silos"/> silos and waits until each sees all of them active.</summary>
-    public static async Task<TestCluster> StartAsync(ClusterBackend backend, int silos = 3, IDictionary<string, string?>? configuration = null)
+    /// <param name="configureSilo">Called with each silo's name and host builder before it is built (e.g. to add a log provider).</param>
+    public static async Task<TestCluster> StartAsync(
+        ClusterBackend backend, int silos = 3, IDictionary<string, string?>? configuration = null, Action<string, HostApplicationBuilder>? configureSilo = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -140,7 +143,7 @@ internal sealed class TestCluster : IAsyncDisposable
             settings[key] = value;
         }
 
-        var cluster = new TestCluster(backend, settings, database);
+        var cluster = new TestCluster(backend, settings, database) { _configureSilo = configureSilo };
         try
         {
             // One at a time, as a deployment rolls out; each start waits for connectivity to the silos before it.
@@ -182,6 +185,7 @@ internal sealed class TestCluster : IAsyncDisposable
             .AddGrainRuntime(builder.Configuration)
             .AddGrainStorage(builder.Configuration)
             .AddLockGrains(builder.Configuration);
+        _configureSilo?.Invoke(name, builder);
         var host = builder.Build();
         var silo = new TestSilo(name, host);
         try

@@ -56,6 +56,9 @@ public interface ITestGrain : ITestGrainBase
     Task DeactivateAsync();
 
     Task ThrowAsync(string message);
+
+    /// <summary>The trace id of the Activity current while the call runs (null when none).</summary>
+    Task<string?> GetTraceIdAsync();
 }
 
 /// <summary>The persisted state of <see cref="TestGrain"/>.</summary>
@@ -168,6 +171,8 @@ public sealed class TestGrain : Grain, ITestGrain
     }
 
     public Task<string> EchoAsync(string value) => Task.FromResult(value);
+
+    public Task<string?> GetTraceIdAsync() => Task.FromResult(Activity.Current?.TraceId.ToString());
 
     public async Task<int> IncrementAsync()
     {

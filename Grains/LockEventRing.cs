@@ -1,0 +1,129 @@
+using System.Security.Cryptography;
+
+namespace OrleansLocks.Grains;
+
+/*
+ * Design note — the lock's event history for watchers (GET /locks/{name}/events).
+ *
+ * The grain appends events in its turn, after the commit that made them true (so a watcher never sees an event
+ * that is not in storage); watchers read outside the turn (WatchAsync is [AlwaysInterleave]), so the ring is
+ * guarded by a lock and a watcher waits on a TaskCompletionSource that the next append completes and replaces.
+ *
+ * Sequence numbers belong to one activation: they start at 1 and the ring is memory only. The epoch (random, fresh
+ * per activation) tells a watcher that the numbering restarted (failover to another silo, idle collection, a
+ * version conflict that dropped the activation); it then gets Reset, re-reads the state, and continues. The ring is
+ * bounded (Capacity): a watcher that falls further behind gets Reset too, never a silent gap.
+ */
+
+/// <summary>A bounded, thread-safe history of one activation's lock events with a long-poll wait.</summary>
+internal sealed class LockEventRing
+{
+    /// <summary>Most events kept; a watcher further behind is told to reset.</summary>
+    public const int Capacity = 256;
+
+    private readonly Lock _gate = new();
+    private readonly LockEventView[] _items = new LockEventView[Capacity];
+    private long _last;
+    private bool _closed;
+    private TaskCompletionSource _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>This activation's epoch: 64 random bits, base64url.</summary>
+    public string Epoch { get; } = Convert.ToBase64String(RandomNumberGenerator.GetBytes(8)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    /// <summary>The latest sequence number (0 before the first event).</summary>
+    public long LastSequence
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _last;
+            }
+        }
+    }
+
+    /// <summary>Appends one event, numbering it, and wakes the watchers.</summary>
+    public void Append(Func<long, LockEventView> create)
+    {
+        TaskCompletionSource wake;
+        lock (_gate)
+        {
+            var item = create(_last + 1);
+            _last++;
+            _items[_last % Capacity] = item;
+            wake = _next;
+            _next = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        wake.TrySetResult();
+    }
+
+    /// <summary>Wakes every watcher for good: the activation is going away, so they must re-ask (another epoch).</summary>
+    public void Close()
+    {
+        TaskCompletionSource wake;
+        lock (_gate)
+        {
+            _closed = true;
+            wake = _next;
+        }
+
+        wake.TrySetResult();
+    }
+
+    /// <summary>The events after <paramref name="afterSequence"/>, waiting up to <paramref name="maxWait"/> for one.</summary>
+    public async Task<LockEventBatch> WatchAsync(string? epoch, long afterSequence, TimeSpan maxWait, TimeProvider timeProvider)
+    {
+        Task next;
+        lock (_gate)
+        {
+            if (TryRead(epoch, afterSequence, out var batch) || _closed || maxWait <= TimeSpan.Zero)
+            {
+                return batch;
+            }
+
+            next = _next.Task;
+        }
+
+        try
+        {
+            await next.WaitAsync(maxWait, timeProvider);
+        }
+        catch (TimeoutException)
+        {
+            // Nothing happened: answer an empty batch, the watcher asks again.
+        }
+
+        lock (_gate)
+        {
+            TryRead(epoch, afterSequence, out var batch);
+            return batch;
+        }
+    }
+
+    /// <summary>True when the batch is final (events, or a reset); false when the watcher is up to date.</summary>
+    private bool TryRead(string? epoch, long afterSequence, out LockEventBatch batch)
+    {
+        var oldest = Math.Max(1, _last - Capacity + 1);
+        if (epoch != Epoch || afterSequence > _last || afterSequence < 0 || (afterSequence < oldest - 1 && _last > 0))
+        {
+            batch = new LockEventBatch(Epoch, [], _last, Reset: true);
+            return true;
+        }
+
+        if (afterSequence == _last)
+        {
+            batch = new LockEventBatch(Epoch, [], _last, Reset: false);
+            return false;
+        }
+
+        var events = new LockEventView[_last - afterSequence];
+        for (var s = afterSequence + 1; s <= _last; s++)
+        {
+            events[s - afterSequence - 1] = _items[s % Capacity];
+        }
+
+        batch = new LockEventBatch(Epoch, events, _last, Reset: false);
+        return true;
+    }
+}
