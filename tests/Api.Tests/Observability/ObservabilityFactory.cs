@@ -19,7 +19,6 @@ public sealed class ObservabilityFactory(IReadOnlyDictionary<string, string?>? s
         builder.UseEnvironment("Testing");
         builder.UseSetting("Storage:Provider", "Memory");
         builder.UseSetting("Silo:SiloName", "obs-silo");
-        builder.UseSetting("Api:AllowAnonymousAdmin", "true");
         builder.UseSetting("Security:AllowAnonymous", "true");
         builder.UseSetting("Logging:LogLevel:OrleansLocks", "Debug");
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
