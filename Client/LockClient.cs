@@ -48,6 +48,12 @@ public sealed class LockClient : IDisposable
     {
     }
 
+    /// <summary>A client with its own HttpClient (disposed with this client), configured by <paramref name="options"/>.</summary>
+    public LockClient(LockClientOptions options, TimeProvider? timeProvider = null, ILogger<LockClient>? logger = null)
+        : this(new HttpClient { Timeout = Timeout.InfiniteTimeSpan }, options, timeProvider, logger, ownsHttp: true)
+    {
+    }
+
     /// <summary>
     /// A client over <paramref name="httpClient"/> (not disposed by this client). The service's address is
     /// <see cref="LockClientOptions.BaseAddress"/>, or else the HttpClient's BaseAddress. Set the HttpClient's
