@@ -27,18 +27,6 @@ internal static class SimulateCommand
         {
             processes, duration, locks, ttl, hold, quiet, prefix,
         };
-        command.Validators.Add(result =>
-        {
-            if (result.GetValue(processes) < 1)
-            {
-                result.AddError("--processes must be at least 1.");
-            }
-
-            if (result.GetValue(locks) < 1)
-            {
-                result.AddError("--locks must be at least 1.");
-            }
-        });
         command.SetAction((parse, ct) => LocksCli.GuardAsync(
             parse,
             () => RunAsync(
@@ -59,6 +47,12 @@ internal static class SimulateCommand
     private static async Task<int> RunAsync(ParseResult parse, SimulationSettings settings, CancellationToken cancellationToken)
     {
         var output = parse.InvocationConfiguration.Output;
+        if (settings.Processes < 1 || settings.Locks < 1)
+        {
+            await parse.InvocationConfiguration.Error.WriteLineAsync("locks: --processes and --locks must be at least 1.");
+            return ExitCodes.Usage;
+        }
+
         EmbeddedLockService? embedded = null;
         Uri? url = null;
         if (parse.GetValue(LocksCli.Url) is null)

@@ -65,6 +65,9 @@ internal sealed class EmbeddedLockService : IAsyncDisposable
         builder.Logging.SetMinimumLevel(minimumLogLevel);
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         builder.Logging.AddFilter((category, level) => level >= minimumLogLevel);
+
+        // Anonymous admin is what an embedded, loopback-only service wants; its start-up warning would only alarm.
+        builder.Logging.AddFilter("OrleansLocks.Api.Hosting.ApiStartupReport", LogLevel.Error);
         builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
 
         // As Api/Program.cs wires it.
