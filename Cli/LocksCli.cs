@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using System.CommandLine.Parsing;
 using Microsoft.Extensions.Logging;
 using OrleansLocks.Cli.Commands;
@@ -88,9 +89,15 @@ internal static class LocksCli
         }
     }
 
-    public static RootCommand Build()
+    public static Command Build()
     {
-        var root = new RootCommand("locks: the OrleansLocks command-line tool. Run a command under a lock, script leases, inspect locks, simulate contention.");
+        // A Command rather than RootCommand: RootCommand names itself after the entry assembly (OrleansLocks.Cli),
+        // but the tool is invoked as `locks`.
+        var root = new Command("locks", "The OrleansLocks command-line tool: run a command under a lock, script leases, inspect locks, simulate contention.")
+        {
+            new HelpOption { Recursive = true },
+            new VersionOption(),
+        };
         root.Options.Add(Url);
         root.Options.Add(ApiKey);
         root.Options.Add(Token);
@@ -107,27 +114,22 @@ internal static class LocksCli
         return root;
     }
 
-    /// <summary>An option holding a duration (500ms, 10s, 2m, PT30S, milliseconds; "forever" if allowed).</summary>
-    public static Option<TimeSpan> DurationOption(string name, string description, TimeSpan defaultValue, bool allowInfinite = false)
+    /// <summary>An option holding a duration (500ms, 10s, 2m, PT30S, milliseconds; "forever" if allowed); null when not given.</summary>
+    public static Option<TimeSpan?> DurationOption(string name, string description, bool allowInfinite = false)
         => new(name)
         {
             Description = description,
-            DefaultValueFactory = _ => defaultValue,
+            HelpName = "duration",
             CustomParser = result =>
             {
-                if (result.Tokens.Count == 0)
-                {
-                    return defaultValue;
-                }
-
-                var text = result.Tokens[0].Value;
+                var text = result.Tokens.Count == 0 ? "" : result.Tokens[0].Value;
                 if (Durations.TryParse(text, allowInfinite, out var value))
                 {
                     return value;
                 }
 
                 result.AddError($"{name}: '{text}' is not a duration (examples: 500ms, 10s, 2m, 1h30m, PT30S{(allowInfinite ? ", forever" : "")}).");
-                return defaultValue;
+                return null;
             },
         };
 

@@ -27,10 +27,10 @@ internal static class RunCommand
             Arity = ArgumentArity.OneOrMore,
         };
         var shared = new Option<bool>("--shared") { Description = "Take the lock in shared (reader) mode" };
-        var ttl = LocksCli.DurationOption("--ttl", "Lease time to live; renewed at a third of it [default: 30s]", TimeSpan.FromSeconds(30));
-        var wait = LocksCli.DurationOption("--wait", "How long to wait for the lock: 0 tries once [default: forever]", Timeout.InfiniteTimeSpan, allowInfinite: true);
+        var ttl = LocksCli.DurationOption("--ttl", "Lease time to live; renewed at a third of it [default: 30s]");
+        var wait = LocksCli.DurationOption("--wait", "How long to wait for the lock: 0 tries once [default: forever]", allowInfinite: true);
         var owner = LocksCli.OwnerOption();
-        var killGrace = LocksCli.DurationOption("--kill-grace", "After SIGTERM, how long the command has to exit before SIGKILL [default: 10s]", TimeSpan.FromSeconds(10));
+        var killGrace = LocksCli.DurationOption("--kill-grace", "After SIGTERM, how long the command has to exit before SIGKILL [default: 10s]");
 
         var run = new Command("run", "Run a command while holding a lock; stop it if the lease is lost; exit with its exit code")
         {
@@ -45,11 +45,11 @@ internal static class RunCommand
                 new AcquireOptions
                 {
                     Mode = parse.GetValue(shared) ? Client.LockMode.Shared : Client.LockMode.Exclusive,
-                    Ttl = parse.GetValue(ttl),
+                    Ttl = parse.GetValue(ttl) ?? TimeSpan.FromSeconds(30),
                     Owner = parse.GetValue(owner),
                 },
-                parse.GetValue(wait),
-                parse.GetValue(killGrace),
+                parse.GetValue(wait) ?? Timeout.InfiniteTimeSpan,
+                parse.GetValue(killGrace) ?? TimeSpan.FromSeconds(10),
                 cancellationToken),
             cancellationToken));
         return run;

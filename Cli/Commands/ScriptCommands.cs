@@ -25,8 +25,8 @@ internal static class ScriptCommands
     {
         var name = NameArgument();
         var shared = new Option<bool>("--shared") { Description = "Shared (reader) mode" };
-        var ttl = LocksCli.DurationOption("--ttl", "Lease time to live [default: 30s]", TimeSpan.FromSeconds(30));
-        var wait = LocksCli.DurationOption("--wait", "How long to wait: 0 tries once, 'forever' waits [default: 0]", TimeSpan.Zero, allowInfinite: true);
+        var ttl = LocksCli.DurationOption("--ttl", "Lease time to live [default: 30s]");
+        var wait = LocksCli.DurationOption("--wait", "How long to wait: 0 tries once, 'forever' waits [default: 0]", allowInfinite: true);
         var owner = LocksCli.OwnerOption();
         var requestId = new Option<string?>("--request-id") { Description = "Idempotency key: repeating it returns the same lease or queue place" };
         var command = new Command("acquire", "Acquire a lock and print the lease (not renewed: renew it, release it, or let it expire)")
@@ -39,13 +39,13 @@ internal static class ScriptCommands
             var options = new AcquireOptions
             {
                 Mode = parse.GetValue(shared) ? Client.LockMode.Shared : Client.LockMode.Exclusive,
-                Ttl = parse.GetValue(ttl),
+                Ttl = parse.GetValue(ttl) ?? TimeSpan.FromSeconds(30),
                 Owner = parse.GetValue(owner),
                 RequestId = parse.GetValue(requestId),
                 AutoRenew = false,
             };
-            var waitFor = parse.GetValue(wait);
-            var handle = await client.TryAcquireAsync(parse.GetRequiredValue(name), waitFor == Timeout.InfiniteTimeSpan ? Timeout.InfiniteTimeSpan : waitFor, options, ct);
+            var waitFor = parse.GetValue(wait) ?? TimeSpan.Zero;
+            var handle = await client.TryAcquireAsync(parse.GetRequiredValue(name), waitFor, options, ct);
             if (handle is null)
             {
                 await parse.InvocationConfiguration.Error.WriteLineAsync($"locks: '{parse.GetRequiredValue(name)}' was not acquired within {Durations.Format(waitFor)}");
@@ -63,20 +63,7 @@ internal static class ScriptCommands
     {
         var name = NameArgument();
         var leaseId = LeaseIdArgument();
-        var ttl = new Option<TimeSpan?>("--ttl")
-        {
-            Description = "New time to live from now [default: the lease's own]",
-            CustomParser = result =>
-            {
-                if (Durations.TryParse(result.Tokens[0].Value, allowInfinite: false, out var value))
-                {
-                    return value;
-                }
-
-                result.AddError($"--ttl: '{result.Tokens[0].Value}' is not a duration (examples: 10s, 2m, PT30S).");
-                return null;
-            },
-        };
+        var ttl = LocksCli.DurationOption("--ttl", "New time to live from now [default: the lease's own]");
         var command = new Command("renew", "Renew a lease by id and print it") { name, leaseId, ttl };
         command.SetAction((parse, ct) => LocksCli.GuardAsync(parse, async () =>
         {
@@ -124,13 +111,13 @@ internal static class ScriptCommands
     private static Command List()
     {
         var prefix = new Option<string?>("--prefix") { Description = "Only locks whose names start with this" };
-        var limit = new Option<int>("--limit") { Description = "At most this many locks [default: all]", DefaultValueFactory = _ => int.MaxValue };
+        var limit = new Option<int?>("--limit") { Description = "At most this many locks [default: all]" };
         var command = new Command("list", "List held or queued locks, in name order") { prefix, limit };
         command.SetAction((parse, ct) => LocksCli.GuardAsync(parse, async () =>
         {
             using var client = LocksCli.CreateClient(parse);
             var items = new List<LockState>();
-            var max = parse.GetValue(limit);
+            var max = parse.GetValue(limit) ?? int.MaxValue;
             await foreach (var state in client.ListAllAsync(parse.GetValue(prefix), ct))
             {
                 if (items.Count >= max)

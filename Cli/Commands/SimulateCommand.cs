@@ -12,17 +12,13 @@ internal static class SimulateCommand
 {
     public static Command Create()
     {
-        var processes = new Option<int>("--processes", "-n") { Description = "Simulated processes [default: 15]", DefaultValueFactory = _ => 15 };
-        var duration = LocksCli.DurationOption("--duration", "How long to run [default: 10s]", TimeSpan.FromSeconds(10));
-        var locks = new Option<int>("--locks") { Description = "How many locks they contend for [default: 1]", DefaultValueFactory = _ => 1 };
-        var ttl = LocksCli.DurationOption("--ttl", "Lease TTL of each grant [default: 10s]", TimeSpan.FromSeconds(10));
-        var hold = LocksCli.DurationOption("--hold", "Longest time in the critical section (random up to this) [default: 5ms]", TimeSpan.FromMilliseconds(5));
+        var processes = new Option<int?>("--processes", "-n") { Description = "Simulated processes [default: 15]" };
+        var duration = LocksCli.DurationOption("--duration", "How long to run [default: 10s]");
+        var locks = new Option<int?>("--locks") { Description = "How many locks they contend for [default: 1]" };
+        var ttl = LocksCli.DurationOption("--ttl", "Lease TTL of each grant [default: 10s]");
+        var hold = LocksCli.DurationOption("--hold", "Longest time in the critical section (random up to this) [default: 5ms]");
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Print violations and the summary only" };
-        var prefix = new Option<string>("--prefix")
-        {
-            Description = "Lock name prefix [default: simulate-<random>-]",
-            DefaultValueFactory = _ => $"simulate-{Guid.NewGuid().ToString("N")[..8]}-",
-        };
+        var prefix = new Option<string?>("--prefix") { Description = "Lock name prefix [default: simulate-<random>-]" };
         var command = new Command("simulate", "Simulate N processes contending for locks through the real service, checking mutual exclusion and fencing live")
         {
             processes, duration, locks, ttl, hold, quiet, prefix,
@@ -32,13 +28,13 @@ internal static class SimulateCommand
             () => RunAsync(
                 parse,
                 new SimulationSettings(
-                    parse.GetValue(processes),
-                    parse.GetValue(duration),
-                    parse.GetValue(locks),
-                    parse.GetValue(ttl),
-                    parse.GetValue(hold),
+                    parse.GetValue(processes) ?? 15,
+                    parse.GetValue(duration) ?? TimeSpan.FromSeconds(10),
+                    parse.GetValue(locks) ?? 1,
+                    parse.GetValue(ttl) ?? TimeSpan.FromSeconds(10),
+                    parse.GetValue(hold) ?? TimeSpan.FromMilliseconds(5),
                     parse.GetValue(quiet),
-                    parse.GetRequiredValue(prefix)),
+                    parse.GetValue(prefix) ?? $"simulate-{Guid.NewGuid().ToString("N")[..8]}-"),
                 ct),
             ct));
         return command;
