@@ -33,24 +33,32 @@ namespace OrleansLocks.Client;
 /// A client of the OrleansLocks service. Thread-safe; use one per service (register it with
 /// <see cref="LockClientServiceCollectionExtensions.AddLockClient"/>, or construct it over an <see cref="HttpClient"/>).
 /// </summary>
-public sealed class LockClient : IDisposable
+public sealed class LockClient
 {
     private static readonly AcquireOptions DefaultAcquire = new();
 
+    // Clients constructed without an HttpClient share one handler for the process, as .NET advises for
+    // long-lived HttpClients outside IHttpClientFactory: pooled connections, refreshed every few minutes so DNS
+    // changes (a service moved in Kubernetes) are seen. Never disposed, so the client needs no disposal.
+    private static readonly Lazy<HttpMessageHandler> SharedHandler = new(() => new SocketsHttpHandler
+    {
+        PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
+    });
+
     private readonly HttpClient _http;
-    private readonly bool _ownsHttp;
     private readonly LockClientOptions _options;
     private readonly Uri _base;
 
-    /// <summary>A client of the service at <paramref name="baseAddress"/> with default options and its own HttpClient.</summary>
+    /// <summary>A client of the service at <paramref name="baseAddress"/> with default options (connections pooled per process).</summary>
     public LockClient(Uri baseAddress)
-        : this(new HttpClient { Timeout = Timeout.InfiniteTimeSpan }, new LockClientOptions { BaseAddress = baseAddress }, null, null, ownsHttp: true)
+        : this(SharedHttpClient(), new LockClientOptions { BaseAddress = baseAddress }, null, null)
     {
     }
 
-    /// <summary>A client with its own HttpClient (disposed with this client), configured by <paramref name="options"/>.</summary>
+    /// <summary>A client configured by <paramref name="options"/> (connections pooled per process).</summary>
     public LockClient(LockClientOptions options, TimeProvider? timeProvider = null, ILogger<LockClient>? logger = null)
-        : this(new HttpClient { Timeout = Timeout.InfiniteTimeSpan }, options, timeProvider, logger, ownsHttp: true)
+        : this(SharedHttpClient(), options, timeProvider, logger)
     {
     }
 
@@ -60,46 +68,36 @@ public sealed class LockClient : IDisposable
     /// Timeout to infinite or above <see cref="LockClientOptions.MaxWaitPerRequest"/>: long polls last up to a minute.
     /// </summary>
     public LockClient(HttpClient httpClient, LockClientOptions? options = null, TimeProvider? timeProvider = null, ILogger<LockClient>? logger = null)
-        : this(httpClient, options ?? new LockClientOptions(), timeProvider, logger, ownsHttp: false)
+        : this(httpClient, options ?? new LockClientOptions(), timeProvider, (ILogger?)logger)
     {
     }
 
     /// <summary>The constructor the typed HttpClient registration (<c>AddLockClient</c>) uses.</summary>
     [ActivatorUtilitiesConstructor]
     public LockClient(HttpClient httpClient, IOptions<LockClientOptions> options, TimeProvider timeProvider, ILogger<LockClient> logger)
-        : this(httpClient, options.Value, timeProvider, logger, ownsHttp: false)
+        : this(httpClient, options.Value, timeProvider, (ILogger?)logger)
     {
     }
 
-    private LockClient(HttpClient httpClient, LockClientOptions options, TimeProvider? timeProvider, ILogger? logger, bool ownsHttp)
+    private LockClient(HttpClient httpClient, LockClientOptions options, TimeProvider? timeProvider, ILogger? logger)
     {
         ArgumentNullException.ThrowIfNull(httpClient);
+        ArgumentNullException.ThrowIfNull(options);
         var errors = LockClientOptionsValidator.Errors(options).ToList();
         if (errors.Count > 0)
         {
-            if (ownsHttp)
-            {
-                httpClient.Dispose();
-            }
-
             throw new ArgumentException(string.Join(" ", errors), nameof(options));
         }
 
         var baseAddress = options.BaseAddress ?? httpClient.BaseAddress;
         if (baseAddress is null || !baseAddress.IsAbsoluteUri)
         {
-            if (ownsHttp)
-            {
-                httpClient.Dispose();
-            }
-
             throw new ArgumentException("The lock service's address is not set: give LockClientOptions.BaseAddress or the HttpClient's BaseAddress.", nameof(options));
         }
 
         // Relative paths resolve under the base's path only when it ends with '/'.
         _base = baseAddress.AbsoluteUri.EndsWith('/') ? baseAddress : new Uri(baseAddress.AbsoluteUri + "/");
         _http = httpClient;
-        _ownsHttp = ownsHttp;
         _options = options;
         Time = timeProvider ?? TimeProvider.System;
         Logger = logger ?? NullLogger<LockClient>.Instance;
@@ -227,15 +225,6 @@ public sealed class LockClient : IDisposable
         var body = Wire.Body(w => w.WriteString("reason", reason));
         var response = await SendAsync(HttpMethod.Post, LockPath(name, "force-release"), body, TimeSpan.Zero, cancellationToken, admin: true);
         EnsureSuccess(response);
-    }
-
-    /// <summary>Disposes the HttpClient if this client created it.</summary>
-    public void Dispose()
-    {
-        if (_ownsHttp)
-        {
-            _http.Dispose();
-        }
     }
 
     internal async Task<(Lease Lease, long MeasuredFrom)> RenewCoreAsync(string name, string leaseId, TimeSpan? ttl, CancellationToken cancellationToken)
@@ -409,6 +398,8 @@ public sealed class LockClient : IDisposable
         var floor = retryAfter is { } r ? Math.Min(r.TotalMilliseconds, _options.RetryMaxDelay.TotalMilliseconds) : 0;
         return TimeSpan.FromMilliseconds(Math.Max(jittered, floor));
     }
+
+    private static HttpClient SharedHttpClient() => new(SharedHandler.Value, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
 
     private static bool IsTransient(HttpStatusCode status)
         => status is HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout;

@@ -70,7 +70,11 @@ public sealed class LockHandle : IAsyncDisposable
     /// <summary>The lease as of the latest grant or renew.</summary>
     public Lease Lease => Volatile.Read(ref _lease);
 
-    /// <summary>Cancelled when the lease is known lost (renew refused) or presumed lost (no successful renew before the deadline).</summary>
+    /// <summary>
+    /// Cancelled when the lease is known lost (renew refused) or presumed lost (no successful renew before the
+    /// deadline). Callbacks registered on it run synchronously on the thread that noticed the loss: keep them short
+    /// and never block in them on this handle (e.g. on its disposal).
+    /// </summary>
     public CancellationToken HandleLostToken { get; }
 
     /// <summary>True once <see cref="HandleLostToken"/> has fired.</summary>
@@ -134,7 +138,7 @@ public sealed class LockHandle : IAsyncDisposable
 
             Volatile.Write(ref _lease, renewed.Lease);
             var deadline = renewed.MeasuredFrom + Ticks(renewed.Lease.TimeToLive);
-            if (deadline > _deadline)
+            if (deadline > _deadline && Volatile.Read(ref _released) == 0)
             {
                 _deadline = deadline;
                 _deadlineTimer.Change(Remaining(), Timeout.InfiniteTimeSpan);
@@ -157,7 +161,12 @@ public sealed class LockHandle : IAsyncDisposable
         }
 
         await _stop.CancelAsync();
-        await _deadlineTimer.DisposeAsync();
+        lock (_gate)
+        {
+            // Under the gate: a renew or the deadline callback re-arms the timer only while not released.
+            _deadlineTimer.Dispose();
+        }
+
         try
         {
             await _renewLoop;
@@ -217,6 +226,11 @@ public sealed class LockHandle : IAsyncDisposable
                 {
                     return;
                 }
+                catch (ObjectDisposedException)
+                {
+                    // Released while this iteration was starting.
+                    return;
+                }
                 catch (OperationCanceledException) when (token.IsCancellationRequested)
                 {
                     return;
@@ -250,7 +264,7 @@ public sealed class LockHandle : IAsyncDisposable
         lock (_gate)
         {
             var remaining = Remaining();
-            if (remaining > TimeSpan.Zero)
+            if (remaining > TimeSpan.Zero && Volatile.Read(ref _released) == 0)
             {
                 // A renew moved the deadline after this timer was due.
                 _deadlineTimer.Change(remaining, Timeout.InfiniteTimeSpan);

@@ -66,7 +66,7 @@ internal static class RunCommand
     {
         var error = parse.InvocationConfiguration.Error;
         ILogger logger = parse.GetValue(LocksCli.Verbose) ? CliLogging.Factory.CreateLogger("OrleansLocks.Cli.Run") : NullLogger.Instance;
-        using var client = LocksCli.CreateClient(parse);
+        var client = LocksCli.CreateClient(parse);
         var handle = wait == Timeout.InfiniteTimeSpan
             ? await client.AcquireAsync(name, timeout: null, options, cancellationToken)
             : await client.TryAcquireAsync(name, wait, options, cancellationToken);

@@ -35,7 +35,7 @@ internal static class ScriptCommands
         };
         command.SetAction((parse, ct) => LocksCli.GuardAsync(parse, async () =>
         {
-            using var client = LocksCli.CreateClient(parse);
+            var client = LocksCli.CreateClient(parse);
             var options = new AcquireOptions
             {
                 Mode = parse.GetValue(shared) ? Client.LockMode.Shared : Client.LockMode.Exclusive,
@@ -67,7 +67,7 @@ internal static class ScriptCommands
         var command = new Command("renew", "Renew a lease by id and print it") { name, leaseId, ttl };
         command.SetAction((parse, ct) => LocksCli.GuardAsync(parse, async () =>
         {
-            using var client = LocksCli.CreateClient(parse);
+            var client = LocksCli.CreateClient(parse);
             var lease = await client.RenewAsync(parse.GetRequiredValue(name), parse.GetRequiredValue(leaseId), parse.GetValue(ttl), ct);
             await WriteAsync(parse, lease, Output.LeaseJson, Output.LeaseText);
             return ExitCodes.Ok;
@@ -82,7 +82,7 @@ internal static class ScriptCommands
         var command = new Command("release", "Release a lease by id (succeeds if it was already released)") { name, leaseId };
         command.SetAction((parse, ct) => LocksCli.GuardAsync(parse, async () =>
         {
-            using var client = LocksCli.CreateClient(parse);
+            var client = LocksCli.CreateClient(parse);
             await client.ReleaseAsync(parse.GetRequiredValue(name), parse.GetRequiredValue(leaseId), ct);
             if (parse.GetValue(LocksCli.Json))
             {
@@ -100,7 +100,7 @@ internal static class ScriptCommands
         var command = new Command("status", "Show a lock's holders, queue and fencing counter") { name };
         command.SetAction((parse, ct) => LocksCli.GuardAsync(parse, async () =>
         {
-            using var client = LocksCli.CreateClient(parse);
+            var client = LocksCli.CreateClient(parse);
             var state = await client.GetStateAsync(parse.GetRequiredValue(name), ct);
             await WriteAsync(parse, state, Output.StateJson, Output.StateText);
             return ExitCodes.Ok;
@@ -115,7 +115,7 @@ internal static class ScriptCommands
         var command = new Command("list", "List held or queued locks, in name order") { prefix, limit };
         command.SetAction((parse, ct) => LocksCli.GuardAsync(parse, async () =>
         {
-            using var client = LocksCli.CreateClient(parse);
+            var client = LocksCli.CreateClient(parse);
             var items = new List<LockState>();
             var max = parse.GetValue(limit) ?? int.MaxValue;
             await foreach (var state in client.ListAllAsync(parse.GetValue(prefix), ct))
@@ -156,7 +156,7 @@ internal static class ScriptCommands
         };
         command.SetAction((parse, ct) => LocksCli.GuardAsync(parse, async () =>
         {
-            using var client = LocksCli.CreateClient(parse);
+            var client = LocksCli.CreateClient(parse);
             var result = await client.ValidateAsync(parse.GetRequiredValue(name), parse.GetValue(token), ct);
             var output = parse.InvocationConfiguration.Output;
             await output.WriteLineAsync(parse.GetValue(LocksCli.Json)
@@ -174,7 +174,7 @@ internal static class ScriptCommands
         var command = new Command("force-release", "Admin: end every lease of a lock and bump its fencing counter") { name, reason };
         command.SetAction((parse, ct) => LocksCli.GuardAsync(parse, async () =>
         {
-            using var client = LocksCli.CreateClient(parse);
+            var client = LocksCli.CreateClient(parse);
             await client.ForceReleaseAsync(parse.GetRequiredValue(name), parse.GetRequiredValue(reason), ct);
             if (parse.GetValue(LocksCli.Json))
             {

@@ -63,34 +63,24 @@ internal static class SimulateCommand
         try
         {
             var clients = Enumerable.Range(0, settings.Processes).Select(_ => LocksCli.CreateClient(parse, url)).ToArray();
-            try
+            var target = clients[0].BaseAddress;
+            await output.WriteLineAsync($"simulating {settings.Processes} processes on {settings.Locks} lock(s) '{settings.LockPrefix}*' for {Durations.Format(settings.Duration)} against {target}");
+            var simulation = new Simulation.Simulation(settings, p => clients[p], output);
+            var result = await simulation.RunAsync(cancellationToken);
+            await output.WriteLineAsync(parse.GetValue(LocksCli.Json) ? Output.Json(Summary(result)) : SummaryText(result));
+            if (result.Violations > 0)
             {
-                var target = clients[0].BaseAddress;
-                await output.WriteLineAsync($"simulating {settings.Processes} processes on {settings.Locks} lock(s) '{settings.LockPrefix}*' for {Durations.Format(settings.Duration)} against {target}");
-                var simulation = new Simulation.Simulation(settings, p => clients[p], output);
-                var result = await simulation.RunAsync(cancellationToken);
-                await output.WriteLineAsync(parse.GetValue(LocksCli.Json) ? Output.Json(Summary(result)) : SummaryText(result));
-                if (result.Violations > 0)
-                {
-                    await parse.InvocationConfiguration.Error.WriteLineAsync($"locks: simulation FAILED: {result.Violations} violation(s)");
-                    return ExitCodes.Violation;
-                }
-
-                if (result.CriticalSections == 0)
-                {
-                    await parse.InvocationConfiguration.Error.WriteLineAsync("locks: simulation FAILED: no process entered a critical section, nothing was checked");
-                    return ExitCodes.Violation;
-                }
-
-                return ExitCodes.Ok;
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"locks: simulation FAILED: {result.Violations} violation(s)");
+                return ExitCodes.Violation;
             }
-            finally
+
+            if (result.CriticalSections == 0)
             {
-                foreach (var client in clients)
-                {
-                    client.Dispose();
-                }
+                await parse.InvocationConfiguration.Error.WriteLineAsync("locks: simulation FAILED: no process entered a critical section, nothing was checked");
+                return ExitCodes.Violation;
             }
+
+            return ExitCodes.Ok;
         }
         finally
         {

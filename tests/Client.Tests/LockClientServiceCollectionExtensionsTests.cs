@@ -53,7 +53,7 @@ public sealed class LockClientServiceCollectionExtensionsTests
     [Fact]
     public void RetryDelay_GrowsExponentiallyWithJitterAndHonoursRetryAfter()
     {
-        using var client = new LockClient(new LockClientOptions
+        var client = new LockClient(new LockClientOptions
         {
             BaseAddress = new Uri("http://x/"),
             RetryBaseDelay = TimeSpan.FromMilliseconds(100),

@@ -26,7 +26,7 @@ public sealed class LocksCliTests(LockServiceFixture fixture) : IClassFixture<Lo
 
         Assert.True(result.ExitCode == 0, result.ToString());
         var fields = (await File.ReadAllTextAsync(file)).Trim().Split(' ');
-        using var client = fixture.Service.CreateClient();
+        var client = fixture.Service.CreateClient();
         var state = await client.GetStateAsync(name);
         Assert.True(state.IsFree, "the lock was not released after the command");
         Assert.Equal(state.FencingCounter.ToString(CultureInfo.InvariantCulture), fields[0]);
@@ -60,7 +60,7 @@ public sealed class LocksCliTests(LockServiceFixture fixture) : IClassFixture<Lo
         Assert.All(pids, pid => Assert.True(IsRunning(pid), $"pid {pid} is not running"));
         Assert.False(run.IsCompleted);
 
-        using var client = fixture.Service.CreateClient();
+        var client = fixture.Service.CreateClient();
         await client.ForceReleaseAsync(name, "test: take the lock away from a running command");
 
         var result = await run.WaitAsync(TimeSpan.FromSeconds(60));
@@ -74,7 +74,7 @@ public sealed class LocksCliTests(LockServiceFixture fixture) : IClassFixture<Lo
     {
         var name = NewName("run-busy");
         var marker = Path.Combine(_directory, "ran");
-        using var client = fixture.Service.CreateClient();
+        var client = fixture.Service.CreateClient();
         await using var holder = await client.AcquireAsync(name);
 
         var result = await LocksTool.RunAsync("run", name, "--url", Url, "--wait", "200ms", "--", "touch", marker);
@@ -98,7 +98,7 @@ public sealed class LocksCliTests(LockServiceFixture fixture) : IClassFixture<Lo
         var result = await LocksTool.RunAsync("run", name, "--url", Url, "--", "/nonexistent/command");
 
         Assert.True(result.ExitCode == ExitCodes.CommandNotFound, result.ToString());
-        using var client = fixture.Service.CreateClient();
+        var client = fixture.Service.CreateClient();
         Assert.True((await client.GetStateAsync(name)).IsFree);
     }
 
@@ -143,7 +143,7 @@ public sealed class LocksCliTests(LockServiceFixture fixture) : IClassFixture<Lo
     public async Task ForceRelease_EndsTheLease()
     {
         var name = NewName("force");
-        using var client = fixture.Service.CreateClient();
+        var client = fixture.Service.CreateClient();
         var handle = await client.AcquireAsync(name, options: new AcquireOptions { AutoRenew = false });
 
         var result = await LocksTool.RunAsync("force-release", name, "--reason", "test", "--url", Url);
