@@ -298,6 +298,13 @@ public sealed class LockClient
             }
 
             Logger.StillQueued(name, problem.Position);
+            if (problem.Position is null && problem.RetryAfter is { } retryAfter && retryAfter > TimeSpan.Zero)
+            {
+                // Not holding a place (the service answered before the wait, e.g. a try-lock slice): poll again when
+                // it suggests, not in a tight loop, and not past the caller's timeout.
+                var left = infinite ? retryAfter : timeout - Time.GetElapsedTime(started);
+                await Task.Delay(left < retryAfter ? (left > TimeSpan.Zero ? left : TimeSpan.Zero) : retryAfter, Time, cancellationToken);
+            }
         }
     }
 
