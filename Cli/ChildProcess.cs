@@ -68,7 +68,7 @@ internal sealed partial class ChildProcess : IDisposable
             _ = Kill(pid, SigTerm);
         }
 
-        using var timeout = new CancellationTokenSource(grace);
+        using var timeout = new CancellationTokenSource(grace, TimeProvider.System);
         try
         {
             await _process.WaitForExitAsync(timeout.Token);

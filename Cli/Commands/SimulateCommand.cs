@@ -65,7 +65,7 @@ internal static class SimulateCommand
             var clients = Enumerable.Range(0, settings.Processes).Select(_ => LocksCli.CreateClient(parse, url)).ToArray();
             var target = clients[0].BaseAddress;
             await output.WriteLineAsync($"simulating {settings.Processes} processes on {settings.Locks} lock(s) '{settings.LockPrefix}*' for {Durations.Format(settings.Duration)} against {target}");
-            var simulation = new Simulation.Simulation(settings, p => clients[p], output);
+            var simulation = new Simulation.Simulation(settings, p => clients[p], output, TimeProvider.System);
             var result = await simulation.RunAsync(cancellationToken);
             await output.WriteLineAsync(parse.GetValue(LocksCli.Json) ? Output.Json(Summary(result)) : SummaryText(result));
             if (result.Violations > 0)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using OrleansLocks.Client;
 
@@ -39,13 +38,13 @@ internal sealed record SimulationResult(
     long Errors,
     IReadOnlyList<string> ViolationDetails);
 
-internal sealed class Simulation(SimulationSettings settings, Func<int, LockClient> clientFor, TextWriter output)
+internal sealed class Simulation(SimulationSettings settings, Func<int, LockClient> clientFor, TextWriter output, TimeProvider time)
 {
     private readonly Lock _outputGate = new();
     private readonly LockSlot[] _slots = [.. Enumerable.Range(0, settings.Locks).Select(i => new LockSlot($"{settings.LockPrefix}{i}"))];
     private readonly List<string> _violationDetails = [];
     private readonly List<double> _waitsMs = [];
-    private readonly Stopwatch _clock = new();
+    private long _started;
     private long _criticalSections;
     private long _violations;
     private long _leasesLost;
@@ -53,14 +52,14 @@ internal sealed class Simulation(SimulationSettings settings, Func<int, LockClie
 
     public async Task<SimulationResult> RunAsync(CancellationToken cancellationToken)
     {
-        _clock.Start();
+        _started = time.GetTimestamp();
         var grants = new int[settings.Processes];
-        using var flusher = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
+        using var flusher = new PeriodicTimer(TimeSpan.FromMilliseconds(100), time);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var flushing = FlushLoopAsync(flusher, stop.Token);
         var processes = Enumerable.Range(0, settings.Processes).Select(p => Task.Run(() => ProcessAsync(p, grants, cancellationToken), CancellationToken.None)).ToArray();
         await Task.WhenAll(processes);
-        _clock.Stop();
+        var elapsed = Elapsed;
         await stop.CancelAsync();
         await flushing;
 
@@ -70,7 +69,6 @@ internal sealed class Simulation(SimulationSettings settings, Func<int, LockClie
             waits = [.. _waitsMs.Order()];
         }
 
-        var elapsed = _clock.Elapsed;
         var sections = Interlocked.Read(ref _criticalSections);
         lock (_violationDetails)
         {
@@ -97,7 +95,7 @@ internal sealed class Simulation(SimulationSettings settings, Func<int, LockClie
         var who = $"p{p:00}";
         while (!cancellationToken.IsCancellationRequested)
         {
-            var remaining = settings.Duration - _clock.Elapsed;
+            var remaining = settings.Duration - Elapsed;
             if (remaining <= TimeSpan.Zero)
             {
                 return;
@@ -105,7 +103,7 @@ internal sealed class Simulation(SimulationSettings settings, Func<int, LockClie
 
             var slot = _slots[random.Next(_slots.Length)];
             Print($"{who} request {slot.Name}");
-            var requested = _clock.Elapsed;
+            var requested = Elapsed;
             LockHandle? handle;
             try
             {
@@ -126,7 +124,7 @@ internal sealed class Simulation(SimulationSettings settings, Func<int, LockClie
 
             await using (handle)
             {
-                var waited = _clock.Elapsed - requested;
+                var waited = Elapsed - requested;
                 lock (_waitsMs)
                 {
                     _waitsMs.Add(waited.TotalMilliseconds);
@@ -138,7 +136,7 @@ internal sealed class Simulation(SimulationSettings settings, Func<int, LockClie
                 var hold = settings.MaxHold > TimeSpan.Zero ? TimeSpan.FromMilliseconds(random.NextDouble() * settings.MaxHold.TotalMilliseconds) : TimeSpan.Zero;
                 try
                 {
-                    await Task.Delay(hold, cancellationToken);
+                    await Task.Delay(hold, time, cancellationToken);
                 }
                 finally
                 {
@@ -206,7 +204,7 @@ internal sealed class Simulation(SimulationSettings settings, Func<int, LockClie
 
     private void PrintAlways(string line)
     {
-        var stamp = _clock.Elapsed.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture);
+        var stamp = Elapsed.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture);
         lock (_outputGate)
         {
             output.Write(stamp.PadLeft(8));
@@ -236,6 +234,8 @@ internal sealed class Simulation(SimulationSettings settings, Func<int, LockClie
             output.Flush();
         }
     }
+
+    private TimeSpan Elapsed => time.GetElapsedTime(_started);
 
     private static TimeSpan Percentile(double[] sorted, double q)
         => sorted.Length == 0 ? TimeSpan.Zero : TimeSpan.FromMilliseconds(sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)]);
