@@ -5,7 +5,10 @@ using OrleansLocks.Client;
 
 namespace OrleansLocks.Cli;
 
-/// <summary>What the script commands print: aligned "key: value" text by default, or the HTTP API's JSON shapes with --json.</summary>
+/// <summary>
+/// What the script commands print: aligned "key: value" text by default, or the HTTP API's JSON shapes with --json
+/// (instants in UTC with a Z, as the service writes them).
+/// </summary>
 internal static class Output
 {
     private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
@@ -23,8 +26,8 @@ internal static class Output
         lease.Mode,
         lease.FencingToken,
         lease.Owner,
-        lease.AcquiredAt,
-        lease.ExpiresAt,
+        AcquiredAt = lease.AcquiredAt.UtcDateTime,
+        ExpiresAt = lease.ExpiresAt.UtcDateTime,
         TtlMs = (long)lease.TimeToLive.TotalMilliseconds,
     };
 
@@ -32,8 +35,8 @@ internal static class Output
     {
         state.Name,
         Mode = state.Mode is { } mode ? JsonNamingPolicy.CamelCase.ConvertName(mode.ToString()) : "free",
-        state.Holders,
-        state.Waiters,
+        Holders = state.Holders.Select(h => new { h.Owner, h.Mode, h.FencingToken, AcquiredAt = h.AcquiredAt.UtcDateTime, ExpiresAt = h.ExpiresAt.UtcDateTime }),
+        Waiters = state.Waiters.Select(w => new { w.Owner, w.Mode, w.Position, EnqueuedAt = w.EnqueuedAt.UtcDateTime }),
         state.FencingCounter,
     };
 
