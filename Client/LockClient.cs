@@ -13,9 +13,9 @@ namespace OrleansLocks.Client;
 /*
  * Design note: the client of HTTP API v1.
  *
- * Retries. Every call may be retried after a connection failure, an attempt timeout or a 502/503/504, with
- * exponential backoff and jitter (never sooner than the service's Retry-After). That is safe because every call is
- * idempotent on the service: an acquire always carries a request id (the caller's, or one generated here once per
+ * Retries. Every call may be retried after a connection failure, an attempt timeout, a 502/503/504 or a 429
+ * rate-limited, with exponential backoff and jitter (never sooner than the service's Retry-After). That is safe
+ * because every call is idempotent on the service: an acquire always carries a request id (the caller's, or one generated here once per
  * AcquireAsync call and reused for every attempt and every poll), so a retry of an acquire the service already saw
  * returns the same lease, or the same place in the queue; renew and release are idempotent per lease id; reads are
  * reads. A force-release retried after a lost answer bumps the fencing counter once more, which is harmless.
@@ -338,7 +338,7 @@ public sealed class LockClient
                         SentAt = sentAt,
                         ReceivedAt = Time.GetTimestamp(),
                     };
-                    if (!IsTransient(response.StatusCode))
+                    if (!IsTransient(answer))
                     {
                         return answer;
                     }
@@ -367,7 +367,7 @@ public sealed class LockClient
             {
                 Logger.GaveUp(method.Method, path, attempt, failure);
                 throw transient is not null
-                    ? new LockServiceUnavailableException(transient.Problem())
+                    ? (transient.Status == HttpStatusCode.TooManyRequests ? ToException(transient) : new LockServiceUnavailableException(transient.Problem()))
                     : new LockServiceUnavailableException($"The lock service at {_base} could not be reached ({method.Method} {path}, {attempt} attempts): {failure}", error);
             }
 
@@ -408,8 +408,14 @@ public sealed class LockClient
 
     private static HttpClient SharedHttpClient() => new(SharedHandler.Value, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
 
-    private static bool IsTransient(HttpStatusCode status)
-        => status is HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout;
+    /// <summary>
+    /// Worth the same request again: 502/503/504 (the service or a proxy in front of it cannot answer now), and
+    /// 429 <c>rate-limited</c> (the caller's request budget refills; Retry-After says when). Not 429 queue-full or
+    /// lease-limit: those wait on other holders, which a retry storm would not speed up.
+    /// </summary>
+    private static bool IsTransient(ServiceResponse answer)
+        => answer.Status is HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout
+            || (answer.Status == HttpStatusCode.TooManyRequests && answer.Problem().Code == "rate-limited");
 
     private static ServiceResponse EnsureSuccess(ServiceResponse response)
         => response.IsSuccess ? response : throw ToException(response);
@@ -421,7 +427,8 @@ public sealed class LockClient
         {
             { Code: "lease-lost" } or { Status: HttpStatusCode.Gone } => new LeaseLostException(problem),
             { Code: "mode-conflict" } => new LockModeConflictException(problem),
-            { Code: "queue-full" } or { Status: HttpStatusCode.TooManyRequests } => new LockQueueFullException(problem),
+            { Code: "queue-full" } => new LockQueueFullException(problem),
+            { Status: HttpStatusCode.TooManyRequests } => new LockRateLimitedException(problem),
             { Status: HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden } => new LockForbiddenException(problem),
             { Status: HttpStatusCode.BadRequest } => new InvalidLockRequestException(problem),
             { Status: HttpStatusCode.ServiceUnavailable } => new LockServiceUnavailableException(problem),

@@ -8,7 +8,7 @@ public sealed class LockClientOptions
     /// <summary>The service's address, e.g. <c>http://locks:8080/</c>. Default: the HttpClient's BaseAddress.</summary>
     public Uri? BaseAddress { get; set; }
 
-    /// <summary>Sent as the <c>X-Api-Key</c> header when set.</summary>
+    /// <summary>Sent as the <c>X-Api-Key</c> header when set. Set either this or a bearer token, not both (the service refuses both).</summary>
     public string? ApiKey { get; set; }
 
     /// <summary>Sent as <c>Authorization: Bearer …</c> when set (and <see cref="BearerTokenProvider"/> is not).</summary>
@@ -84,6 +84,11 @@ internal sealed class LockClientOptionsValidator : IValidateOptions<LockClientOp
         if (options.RetryBaseDelay < TimeSpan.Zero || options.RetryMaxDelay < options.RetryBaseDelay)
         {
             yield return $"LockClientOptions.RetryBaseDelay ({options.RetryBaseDelay}) must be 0 or more and at most RetryMaxDelay ({options.RetryMaxDelay}).";
+        }
+
+        if (!string.IsNullOrEmpty(options.ApiKey) && (!string.IsNullOrEmpty(options.BearerToken) || options.BearerTokenProvider is not null))
+        {
+            yield return "LockClientOptions: set either ApiKey or BearerToken/BearerTokenProvider, not both (the service refuses a request that carries both).";
         }
 
         if (string.IsNullOrEmpty(options.Owner))

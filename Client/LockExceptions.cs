@@ -109,6 +109,23 @@ public sealed class LockQueueFullException : LockServiceException
     public TimeSpan? RetryAfter { get; }
 }
 
+/// <summary>
+/// The service limits the caller (<c>429</c>): <c>rate-limited</c> (too many requests; the client already retried
+/// after every <c>Retry-After</c> it allows) or <c>lease-limit</c> (too many leases and queue places of this
+/// principal on one lock). Retry after <see cref="RetryAfter"/>.
+/// </summary>
+public sealed class LockRateLimitedException : LockServiceException
+{
+    internal LockRateLimitedException(ProblemInfo problem)
+        : base(problem)
+    {
+        RetryAfter = problem.RetryAfter;
+    }
+
+    /// <summary>The service's <c>Retry-After</c>, if it sent one.</summary>
+    public TimeSpan? RetryAfter { get; }
+}
+
 /// <summary>The request was invalid (<c>400</c>: invalid-request, invalid-lock-name, invalid-json); <see cref="Errors"/> names the fields.</summary>
 public sealed class InvalidLockRequestException : LockServiceException
 {
