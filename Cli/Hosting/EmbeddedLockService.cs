@@ -53,6 +53,11 @@ internal sealed class EmbeddedLockService : IAsyncDisposable
             ["Storage:Provider"] = "Sqlite",
             ["Storage:SqlitePath"] = Path.Combine(directory, "locks.db"),
             ["Api:AllowAnonymousAdmin"] = "true",
+
+            // With the security layer: requests without credentials act as "anonymous" with every role, and the
+            // simulation's bursts are not rate limited (it measures the lock, not the abuse limits).
+            ["Security:AllowAnonymous"] = "true",
+            ["Security:RateLimit:TokenLimit"] = "0",
             ["Api:Mode"] = "CoHosted",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
