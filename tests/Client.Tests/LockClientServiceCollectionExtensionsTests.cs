@@ -15,7 +15,6 @@ public sealed class LockClientServiceCollectionExtensionsTests
             {
                 o.BaseAddress = new Uri("http://locks.test:8080/prefix/");
                 o.ApiKey = "key-1";
-                o.BearerTokenProvider = _ => ValueTask.FromResult<string?>("token-1");
             })
             .ConfigurePrimaryHttpMessageHandler(() => new RecordingHandler(seen));
         await using var provider = services.BuildServiceProvider();
@@ -27,8 +26,36 @@ public sealed class LockClientServiceCollectionExtensionsTests
         var request = Assert.Single(seen);
         Assert.Equal("http://locks.test:8080/prefix/locks/orders%3A42", request.RequestUri!.AbsoluteUri);
         Assert.Equal("key-1", Assert.Single(request.Headers.GetValues("X-Api-Key")));
-        Assert.Equal("Bearer token-1", request.Headers.Authorization!.ToString());
-        Assert.False(request.Headers.Contains("X-Admin-Key"));
+        Assert.Null(request.Headers.Authorization);
+    }
+
+    [Fact]
+    public async Task BearerTokenProvider_IsAskedOnEveryAttempt()
+    {
+        var seen = new List<HttpRequestMessage>();
+        var asked = 0;
+        var client = new LockClient(
+            new HttpClient(new RecordingHandler(seen)) { BaseAddress = new Uri("http://locks.test/") },
+            new LockClientOptions { BearerTokenProvider = _ => ValueTask.FromResult<string?>($"token-{++asked}") });
+
+        await client.GetStateAsync("a");
+        await client.GetStateAsync("b");
+
+        Assert.Equal(["Bearer token-1", "Bearer token-2"], seen.Select(r => r.Headers.Authorization!.ToString()));
+        Assert.All(seen, r => Assert.False(r.Headers.Contains("X-Api-Key")));
+    }
+
+    [Fact]
+    public void Options_ApiKeyAndBearerToken_AreRefused()
+    {
+        using var http = new HttpClient();
+        var ex = Assert.Throws<ArgumentException>(() => new LockClient(http, new LockClientOptions
+        {
+            BaseAddress = new Uri("http://locks.test/"),
+            ApiKey = "k",
+            BearerToken = "t",
+        }));
+        Assert.Contains("not both", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
