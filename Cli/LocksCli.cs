@@ -31,13 +31,6 @@ internal static class LocksCli
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("LOCKS_TOKEN"),
     };
 
-    public static readonly Option<string?> AdminKey = new("--admin-key")
-    {
-        Description = "Admin key for force-release, sent as X-Admin-Key [env: LOCKS_ADMIN_KEY]",
-        Recursive = true,
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("LOCKS_ADMIN_KEY"),
-    };
-
     public static readonly Option<bool> Json = new("--json")
     {
         Description = "Print JSON instead of text",
@@ -101,7 +94,6 @@ internal static class LocksCli
         root.Options.Add(Url);
         root.Options.Add(ApiKey);
         root.Options.Add(Token);
-        root.Options.Add(AdminKey);
         root.Options.Add(Json);
         root.Options.Add(Verbose);
         root.Subcommands.Add(RunCommand.Create());
@@ -147,7 +139,6 @@ internal static class LocksCli
             BaseAddress = url,
             ApiKey = parse.GetValue(ApiKey),
             BearerToken = parse.GetValue(Token),
-            AdminKey = parse.GetValue(AdminKey),
             Owner = $"{Environment.UserName}@{Environment.MachineName}/{Environment.ProcessId}",
         };
         var logger = parse.GetValue(Verbose) ? CliLogging.Factory.CreateLogger<LockClient>() : null;

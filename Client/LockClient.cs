@@ -215,15 +215,15 @@ public sealed class LockClient
     }
 
     /// <summary>
-    /// Ends every lease of <paramref name="name"/> and bumps its fencing counter (admin; sends
-    /// <see cref="LockClientOptions.AdminKey"/> as <c>X-Admin-Key</c>). The reason is logged by the service.
+    /// Ends every lease of <paramref name="name"/> and bumps its fencing counter. Needs the admin role on the lock
+    /// (an API key or token whose principal has it). The service records who and why.
     /// </summary>
     /// <exception cref="LockForbiddenException">The caller has no admin rights.</exception>
     public async Task ForceReleaseAsync(string name, string reason, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(reason);
         var body = Wire.Body(w => w.WriteString("reason", reason));
-        var response = await SendAsync(HttpMethod.Post, LockPath(name, "force-release"), body, TimeSpan.Zero, cancellationToken, admin: true);
+        var response = await SendAsync(HttpMethod.Post, LockPath(name, "force-release"), body, TimeSpan.Zero, cancellationToken);
         EnsureSuccess(response);
     }
 
@@ -309,7 +309,7 @@ public sealed class LockClient
     }
 
     /// <summary>Sends one request, retrying transient failures; returns the first non-transient answer.</summary>
-    private async Task<ServiceResponse> SendAsync(HttpMethod method, string path, byte[]? body, TimeSpan wait, CancellationToken cancellationToken, bool admin = false)
+    private async Task<ServiceResponse> SendAsync(HttpMethod method, string path, byte[]? body, TimeSpan wait, CancellationToken cancellationToken)
     {
         var uri = new Uri(_base, path);
         for (var attempt = 1; ; attempt++)
@@ -326,7 +326,7 @@ public sealed class LockClient
                     request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
                 }
 
-                await AuthorizeAsync(request, admin, cancellationToken);
+                await AuthorizeAsync(request, cancellationToken);
                 using var attemptTimeout = new CancellationTokenSource(wait + _options.RequestTimeout, Time);
                 using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, attemptTimeout.Token);
                 try
@@ -377,7 +377,7 @@ public sealed class LockClient
         }
     }
 
-    private async ValueTask AuthorizeAsync(HttpRequestMessage request, bool admin, CancellationToken cancellationToken)
+    private async ValueTask AuthorizeAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         if (!string.IsNullOrEmpty(_options.ApiKey))
         {
@@ -390,10 +390,6 @@ public sealed class LockClient
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         }
 
-        if (admin && !string.IsNullOrEmpty(_options.AdminKey))
-        {
-            request.Headers.TryAddWithoutValidation("X-Admin-Key", _options.AdminKey);
-        }
     }
 
     /// <summary>Exponential backoff with jitter (half to all of the doubled delay), never below Retry-After (capped).</summary>

@@ -17,9 +17,6 @@ public sealed class LockClientOptions
     /// <summary>Called before every attempt for a bearer token (e.g. from a token cache); null or empty sends none.</summary>
     public Func<CancellationToken, ValueTask<string?>>? BearerTokenProvider { get; set; }
 
-    /// <summary>Sent as <c>X-Admin-Key</c> on force-release when set.</summary>
-    public string? AdminKey { get; set; }
-
     /// <summary>The lease TTL when an acquire gives none. Default 30 s (the service's default); the service bounds it (1 s..1 h by default).</summary>
     public TimeSpan DefaultTtl { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using OrleansLocks.Api.Endpoints;
 using OrleansLocks.Api.Hosting;
 using OrleansLocks.Api.OpenApi;
+using OrleansLocks.Api.Security;
 
 namespace OrleansLocks.Cli.Hosting;
 
@@ -52,8 +53,6 @@ internal sealed class EmbeddedLockService : IAsyncDisposable
         {
             ["Storage:Provider"] = "Sqlite",
             ["Storage:SqlitePath"] = Path.Combine(directory, "locks.db"),
-            ["Api:AllowAnonymousAdmin"] = "true",
-
             // With the security layer: requests without credentials act as "anonymous" with every role, and the
             // simulation's bursts are not rate limited (it measures the lock, not the abuse limits).
             ["Security:AllowAnonymous"] = "true",
@@ -72,15 +71,17 @@ internal sealed class EmbeddedLockService : IAsyncDisposable
         builder.Logging.AddFilter((category, level) => level >= minimumLogLevel);
 
         // Anonymous admin is what an embedded, loopback-only service wants; its start-up warning would only alarm.
-        builder.Logging.AddFilter("OrleansLocks.Api.Hosting.ApiStartupReport", LogLevel.Error);
+        builder.Logging.AddFilter("OrleansLocks.Api.Security", LogLevel.Error);
         builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
 
         // As Api/Program.cs wires it.
         builder.AddServiceDefaults();
         builder.AddLockSilo();
         builder.AddLockApi();
+        builder.AddLockSecurity();
         var app = builder.Build();
         app.UseServiceDefaults();
+        app.UseLockSecurity();
         app.MapLockApi();
         app.MapClusterApi();
         app.MapDefaultEndpoints();

@@ -258,13 +258,31 @@ public sealed class LockClientTests(LockServiceFixture fixture) : IClassFixture<
     }
 
     [Fact]
-    public async Task ForceReleaseAsync_WithoutAdminRights_ThrowsForbidden()
+    public async Task ApiKey_ClientRole_IsSentAndForceReleaseIsForbidden()
     {
-        await using var service = await LockService.StartAsync(new Dictionary<string, string?> { ["Api:AllowAnonymousAdmin"] = "false" });
-        var client = service.CreateClient();
+        const string Key = "client-tests-key-0123456789abcdef";
+        await using var service = await LockService.StartAsync(new Dictionary<string, string?>
+        {
+            ["Security:AllowAnonymous"] = "false",
+            ["Security:ApiKeys:0:Name"] = "client-tests",
+            ["Security:ApiKeys:0:KeyHash"] = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Key))),
+            ["Security:ApiKeys:0:Roles:0"] = "client",
+            ["Security:ApiKeys:0:Prefixes:0"] = "keyed:",
+        });
+        var anonymous = service.CreateClient();
+        var keyed = service.CreateClient(o => o.ApiKey = Key);
 
-        var ex = await Assert.ThrowsAsync<LockForbiddenException>(() => client.ForceReleaseAsync("guarded", "test"));
-        Assert.Equal(HttpStatusCode.Forbidden, ex.StatusCode);
+        var unauthenticated = await Assert.ThrowsAsync<LockForbiddenException>(() => anonymous.TryAcquireAsync("keyed:a"));
+        Assert.Equal(HttpStatusCode.Unauthorized, unauthenticated.StatusCode);
+        await using (var handle = await keyed.AcquireAsync("keyed:a"))
+        {
+            Assert.True(handle.FencingToken > 0);
+        }
+
+        var outside = await Assert.ThrowsAsync<LockForbiddenException>(() => keyed.TryAcquireAsync("other:a"));
+        Assert.Equal(HttpStatusCode.Forbidden, outside.StatusCode);
+        var notAdmin = await Assert.ThrowsAsync<LockForbiddenException>(() => keyed.ForceReleaseAsync("keyed:a", "test"));
+        Assert.Equal(HttpStatusCode.Forbidden, notAdmin.StatusCode);
     }
 
     [Fact]
