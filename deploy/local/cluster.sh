@@ -360,8 +360,7 @@ common_env() {
         "Silo__AdvertisedAddress=127.0.0.1" \
         "Silo__SiloPort=0" \
         "Silo__ClusterSecret=$cluster_secret" \
-        "Security__AllowAnonymous=true" \
-        "Api__AllowAnonymousAdmin=true"
+        "Security__AllowAnonymous=true"
 }
 
 # Waits until the Api is ready and GET /cluster shows $1 active silos; fails early when a process died.
