@@ -74,17 +74,10 @@ internal sealed class EmbeddedLockService : IAsyncDisposable
         builder.Logging.AddFilter("OrleansLocks.Api.Security", LogLevel.Error);
         builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
 
-        // As Api/Program.cs wires it.
-        builder.AddServiceDefaults();
-        builder.AddLockSilo();
-        builder.AddLockApi();
-        builder.AddLockSecurity();
+        // The same service as Api/Program.cs runs.
+        builder.AddLockService();
         var app = builder.Build();
-        app.UseServiceDefaults();
-        app.UseLockSecurity();
-        app.MapLockApi();
-        app.MapClusterApi();
-        app.MapDefaultEndpoints();
+        app.MapLockService();
 
         try
         {
