@@ -44,6 +44,11 @@ internal sealed class ServiceProcess(string assemblyPath, IReadOnlyDictionary<st
     /// </summary>
     public bool ReadItselfDead => _declaredDead;
 
+    /// <summary>How many times the process stopped itself after reading itself dead (and was restarted).</summary>
+    public int SelfStops => Volatile.Read(ref _selfStops);
+
+    private int _selfStops;
+
     public int Port { get; } = FreePort();
 
     public Uri BaseAddress => new($"http://127.0.0.1:{Port}/");
@@ -83,6 +88,11 @@ internal sealed class ServiceProcess(string assemblyPath, IReadOnlyDictionary<st
                 ? $"{name} (pid {process.Id}) read itself dead in the membership table and stopped its host (code {process.ExitCode}), as designed"
                 : $"{name} (pid {process.Id}) exited without the harness stopping it, code {process.ExitCode}; last output:\n{LastOutput()}";
             logger.ServiceExited(name, process.Id, process.ExitCode, declaredDead);
+            if (declaredDead)
+            {
+                Interlocked.Increment(ref _selfStops);
+            }
+
             await StartCoreAsync(readyTimeout, cancellationToken);
             return (what, declaredDead);
         }

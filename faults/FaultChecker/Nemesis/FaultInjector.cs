@@ -80,6 +80,22 @@ internal sealed class FaultInjector(
     /// <summary>The silo a process fault hits: the only one, or a seeded choice.</summary>
     private Member PickMember() => deployment.Members[_random.Next(deployment.Members.Count)];
 
+    /// <summary>
+    /// A silo that stopped itself (it read itself dead after the previous fault) is restarted by the crash watch;
+    /// the next fault waits for that (bounded) rather than finding nothing to hit.
+    /// </summary>
+    private async Task<Member> PickRunningMemberAsync(CancellationToken abort)
+    {
+        var member = PickMember();
+        var until = history.Now + 60_000;
+        while (member.Process.HasExited && history.Now < until)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(100), history.Time, abort);
+        }
+
+        return member;
+    }
+
     public async Task InjectAsync(FaultKind kind, CancellationToken abort)
     {
         var name = RunOptions.FaultName(kind);
@@ -127,7 +143,7 @@ internal sealed class FaultInjector(
 
     private async Task<string> KillAsync(CancellationToken abort)
     {
-        var member = PickMember();
+        var member = await PickRunningMemberAsync(abort);
         var service = member.Process;
         var pid = service.Pid;
         logger.FaultStarted("kill", $"SIGKILL {service.Name} pid {pid}");
@@ -145,9 +161,10 @@ internal sealed class FaultInjector(
 
     private async Task<string> PauseAsync(CancellationToken abort)
     {
-        var member = PickMember();
+        var member = await PickRunningMemberAsync(abort);
         var service = member.Process;
         var pid = service.Pid;
+        var selfStops = service.SelfStops;
         var length = options.Ttl + TimeSpan.FromMilliseconds(deployment.IsCluster ? _random.Next(1500, 6000) : 1500);
         logger.FaultStarted("pause", $"SIGSTOP {service.Name} pid {pid} for {length.TotalMilliseconds:0} ms");
         if (!await service.PauseAsync())
@@ -165,7 +182,7 @@ internal sealed class FaultInjector(
             _endedAt = history.Now;
         }
 
-        var after = deployment.IsCluster ? await AwaitSelfStopAsync(service, abort) : "";
+        var after = deployment.IsCluster ? await AwaitSelfStopAsync(service, selfStops, abort) : "";
         return $"SIGSTOP {service.Name} pid {pid} for {length.TotalMilliseconds:0} ms (lease TTL {options.Ttl.TotalMilliseconds:0} ms), then SIGCONT{after}";
     }
 
@@ -174,12 +191,12 @@ internal sealed class FaultInjector(
     /// then stops its host and the crash watch restarts it) and says which happened. The fault's recorded end is
     /// the resume or heal, before this wait.
     /// </summary>
-    private async Task<string> AwaitSelfStopAsync(ServiceProcess service, CancellationToken abort)
+    private async Task<string> AwaitSelfStopAsync(ServiceProcess service, int selfStopsBefore, CancellationToken abort)
     {
         var until = history.Now + 3000;
         while (history.Now < until)
         {
-            if (service.ReadItselfDead)
+            if (service.ReadItselfDead || service.SelfStops > selfStopsBefore)
             {
                 return "; it read itself dead and stopped (restarted by the harness)";
             }
@@ -214,7 +231,7 @@ internal sealed class FaultInjector(
 
     private async Task<string> PgPartitionAsync(CancellationToken abort)
     {
-        var member = PickMember();
+        var member = await PickRunningMemberAsync(abort);
         var proxy = member.PostgresProxy ?? throw new NotSupportedException("only a cluster run has proxies in front of PostgreSQL.");
         var length = TimeSpan.FromMilliseconds(_random.Next(3000, 7000));
         var reset = _random.Next(2) == 0;
@@ -243,10 +260,11 @@ internal sealed class FaultInjector(
 
     private async Task<string> PartitionAsync(bool isolate, CancellationToken abort)
     {
-        var member = PickMember();
+        var member = await PickRunningMemberAsync(abort);
         var siloPort = member.SiloProxy ?? throw new NotSupportedException("only a cluster run has proxies in front of silo ports.");
         var length = TimeSpan.FromSeconds(6);
         var what = isolate ? "cut off from PostgreSQL and from its peers and gateways" : "unreachable on its silo port (it still reaches its peers and PostgreSQL)";
+        var selfStops = member.Process.SelfStops;
         logger.FaultStarted(isolate ? "isolate" : "partition", $"{member.Name} {what} for {length.TotalMilliseconds:0} ms");
         siloPort.Blackhole();
         if (isolate)
@@ -265,7 +283,7 @@ internal sealed class FaultInjector(
             _endedAt = history.Now;
         }
 
-        var after = await AwaitSelfStopAsync(member.Process, abort);
+        var after = await AwaitSelfStopAsync(member.Process, selfStops, abort);
         return $"{member.Name} {what} for {length.TotalMilliseconds:0} ms, then healed (held bytes delivered late){after}";
     }
 
