@@ -259,11 +259,15 @@ internal static class MarkdownReport
             ? "Totals over the service's processes (the growth test above judges each process on its own):"
             : "Samples:");
         md.AppendLine();
-        md.AppendLine("| t s | RSS MB | fds | threads | activations | database connections |");
-        md.AppendLine("|---:|---:|---:|---:|---:|---:|");
+        var perProcess = run.Samples.Count > 0 && run.Samples[0].Processes.Count > 1;
+        md.AppendLine(perProcess
+            ? "| t s | RSS MB | RSS MB per process | fds | threads | activations | database connections |"
+            : "| t s | RSS MB | fds | threads | activations | database connections |");
+        md.AppendLine(perProcess ? "|---:|---:|---|---:|---:|---:|---:|" : "|---:|---:|---:|---:|---:|---:|");
         foreach (var s in run.Samples)
         {
-            md.AppendLine(CultureInfo.InvariantCulture, $"| {s.Seconds:0} | {s.RssMb:0.0} | {s.FileDescriptors} | {s.Threads} | {(s.Activations?.ToString(CultureInfo.InvariantCulture) ?? "—")} | {(s.PostgresConnections?.ToString(CultureInfo.InvariantCulture) ?? "—")} |");
+            var each = perProcess ? " " + string.Join(" / ", s.Processes.Select(p => p.RssMb.ToString("0", CultureInfo.InvariantCulture))) + " |" : "";
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {s.Seconds:0} | {s.RssMb:0.0} |{each} {s.FileDescriptors} | {s.Threads} | {(s.Activations?.ToString(CultureInfo.InvariantCulture) ?? "—")} | {(s.PostgresConnections?.ToString(CultureInfo.InvariantCulture) ?? "—")} |");
         }
 
         md.AppendLine();

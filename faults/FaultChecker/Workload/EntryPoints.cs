@@ -21,7 +21,7 @@ internal sealed class EntryPoints
         _current = start % all.Count;
     }
 
-    public (string Name, Uri Address) Current => _all[Volatile.Read(ref _current) % _all.Count];
+    public (string Name, Uri Address) Current => _all[(int)((uint)Volatile.Read(ref _current) % (uint)_all.Count)];
 
     public int Count => _all.Count;
 
