@@ -281,6 +281,9 @@ internal sealed class BenchmarkRun(BenchOptions options)
             arguments.Add("--Silo:ListenAddress=127.0.0.1");
             arguments.Add("--Silo:AdvertisedAddress=127.0.0.1");
             arguments.Add("--Silo:SiloPort=0");
+
+            // A cluster outside Development needs its secret (random per run; the service is its only member).
+            arguments.Add($"--Silo:ClusterSecret={Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32))}");
         }
         else
         {
@@ -288,6 +291,10 @@ internal sealed class BenchmarkRun(BenchOptions options)
             arguments.Add("--Storage:Provider=Sqlite");
             arguments.Add($"--Storage:SqlitePath={Path.Combine(options.WorkDirectory, $"service-{_run}{suffix}.db")}");
         }
+
+        // The benchmark's clients send no credentials and measure the lock service, not its abuse limits.
+        arguments.Add("--Security:AllowAnonymous=true");
+        arguments.Add("--Security:RateLimit:TokenLimit=0");
 
         if (collectionAge is { } age)
         {

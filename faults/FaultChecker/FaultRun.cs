@@ -250,10 +250,12 @@ internal static class FaultRun
             ["Locks__RecoveryGrace"] = "00:00:05",
             ["Locks__WaiterGrace"] = "00:00:05",
 
-            // Outside Development the silos of a cluster authenticate each other with a shared secret, and anonymous
-            // lock access must be allowed explicitly (the workload sends no credentials). One secret per run.
-            ["Silo__ClusterSecret"] = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
+            // Outside Development the silos of a cluster authenticate each other with a shared secret (random per
+            // run); the checker's clients are anonymous and must not be rate limited (they measure the lock protocol,
+            // not the abuse limits).
+            ["Silo__ClusterSecret"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
             ["Security__AllowAnonymous"] = "true",
+            ["Security__RateLimit__TokenLimit"] = "0",
         };
         if (options.Soak)
         {
