@@ -390,7 +390,7 @@ internal sealed class MembershipAgent(
         {
             await transport.GossipAsync(target, request, _options.ProbeTimeout, CancellationToken.None);
         }
-        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException)
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException or System.Net.Sockets.SocketException)
         {
             logger.GossipFailed(target, e);
         }

@@ -258,21 +258,30 @@ internal sealed class ActivationData : IGrainContext
     {
         ArgumentNullException.ThrowIfNull(callback);
         var timer = new GrainTimer(this, _catalog.TimeProvider, callback, dueTime, period, keepAlive);
-        bool dead;
+        ActivationState state;
         lock (this)
         {
-            dead = _state is ActivationState.Deactivating or ActivationState.Invalid;
-            if (!dead)
+            state = _state;
+            if (state is not (ActivationState.Deactivating or ActivationState.Invalid))
             {
                 timer.NextTimer = _timers;
                 _timers = timer;
             }
         }
 
-        if (dead)
+        if (state == ActivationState.Deactivating)
         {
             timer.Dispose();
             throw new InvalidOperationException($"Grain {GrainId} is deactivating; it cannot register timers.");
+        }
+
+        if (state == ActivationState.Invalid)
+        {
+            // The activation was dropped under a running turn (Abort: the silo read itself dead, or shut down past its
+            // deadline); the turn goes on after its await returns. Its timers died with it and the next activation
+            // re-arms them from storage, so the timer is born disposed. Throwing would fail a call whose write may
+            // already be committed — a 500 for a grant that is in storage.
+            timer.Dispose();
         }
 
         return timer;
@@ -318,16 +327,27 @@ internal sealed class ActivationData : IGrainContext
         }
     }
 
-    /// <summary>Throws if this activation may no longer write its state: it is deactivating (OnDeactivateAsync must not persist) or gone.</summary>
+    /// <summary>
+    /// Throws if this activation may no longer write its state: <see cref="InvalidOperationException"/> while it
+    /// deactivates (OnDeactivateAsync must not persist, a programming error), <see cref="SiloUnavailableException"/>
+    /// once it was dropped under the running turn.
+    /// </summary>
     internal void EnsureStateWritable()
     {
         lock (this)
         {
-            if (_state is ActivationState.Deactivating or ActivationState.Invalid)
+            if (_state == ActivationState.Deactivating)
             {
                 throw new InvalidOperationException(
-                    $"Grain {GrainId} is {(_state == ActivationState.Invalid ? "no longer active" : "deactivating")} and cannot write its state: "
-                    + "OnDeactivateAsync must not persist, and a discarded activation's state is stale.");
+                    $"Grain {GrainId} is deactivating and cannot write its state: OnDeactivateAsync must not persist.");
+            }
+
+            if (_state == ActivationState.Invalid)
+            {
+                // Dropped under a running turn (Abort): its state may be stale and nothing was written, so the call
+                // fails as unavailable (HTTP 503, retry), like every call the dropped activation had queued.
+                throw new SiloUnavailableException(
+                    $"Grain {GrainId} was dropped while this call ran; a discarded activation's state is stale, so nothing was written.");
             }
         }
     }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
+using System.Net.Sockets;
 using Microsoft.Extensions.Options;
 using OrleansLocks.Silo.Membership;
 
@@ -94,9 +95,12 @@ internal sealed class SiloTransportClient : IDisposable
         {
             return new ForwardResult(null, ForwardFailure.NotSent, e);
         }
-        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException or System.Text.Json.JsonException
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException or SocketException or System.Text.Json.JsonException
             && !cancellationToken.IsCancellationRequested)
         {
+            // A bare SocketException escapes SocketsHttpHandler when the peer (or a middle box) accepts the connection
+            // and resets it at once ("Transport endpoint is not connected" while reading its remote end point). Treated
+            // as unknown, conservatively: the caller answers 503 and the client retries with its idempotency key.
             return new ForwardResult(null, ForwardFailure.Unknown, e);
         }
     }
@@ -118,7 +122,7 @@ internal sealed class SiloTransportClient : IDisposable
             response.EnsureSuccessStatusCode();
             return (await response.Content.ReadFromJsonAsync<ProbeResponse>(SiloJson.Options, bounded.Token), null);
         }
-        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException or System.Text.Json.JsonException
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException or SocketException or System.Text.Json.JsonException
             && !cancellationToken.IsCancellationRequested)
         {
             return (null, e is OperationCanceledException ? new TimeoutException($"No answer from {target} within {timeout}.", e) : e);

@@ -14,7 +14,8 @@ namespace OrleansLocks.FaultChecker;
  * Design note — one run, start to end.
  *
  *  1. PostgreSQL (throwaway or given) with two fresh databases; the fenced store's tables.
- *  2. The service as a real process on the service database; wait for /health/ready.
+ *  2. The service as real processes on the service database (Deployment: one Api co-hosting a silo, or a cluster of
+ *     silo processes behind the harness's proxies plus gateways); wait for /health/ready of each.
  *  3. Fault phase (--duration): N clients loop critical sections, a monitor reads every lock's state twice a
  *     second, the nemesis injects faults one at a time. (Soak: no nemesis; a sampler reads the process instead,
  *     and each client also try-locks a fresh name per cycle so activations are created and must be collected.)
@@ -35,7 +36,7 @@ internal sealed record RunResult(
     CheckResult Check,
     double FaultsEndedMs,
     double? LivenessReachedMs,
-    IReadOnlyList<ProcessSample> Samples,
+    IReadOnlyList<SoakTick> Samples,
     IReadOnlyList<GrowthVerdict> Growth,
     SoakCounters? SoakCounters,
     DateTimeOffset StartedAt,
@@ -87,15 +88,19 @@ internal static class FaultRun
         await using var store = FencedStore.Create(postgres.StoreConnectionString, locks);
         await store.InitializeAsync(abort);
 
-        await using var service = new ServiceProcess(options.ApiAssemblyPath, ServiceEnvironment(options, postgres), workDirectory, logger);
-        await service.StartAsync(TimeSpan.FromSeconds(120), abort);
+        await using var deployment = await Deployment.StartAsync(
+            options, ServiceEnvironment(options, postgres), postgres.ServiceConnectionString, workDirectory, logger, abort);
+        var entryPoints = deployment.Processes
+            .Where(p => deployment.EntryPoints.Contains(p.BaseAddress))
+            .Select(p => (p.Name, p.BaseAddress))
+            .ToList();
 
         var drop = new DropPolicy(options.Seed * 17 + 3);
         var handlers = new List<HttpClient>();
         var soakCounters = options.Soak ? new SoakCounters() : null;
         try
         {
-            HttpClient NewHttp()
+            HttpClient NewHttp(Uri? baseAddress = null)
             {
                 var client = new HttpClient(new SocketsHttpHandler
                 {
@@ -103,19 +108,22 @@ internal static class FaultRun
                     PooledConnectionLifetime = TimeSpan.FromSeconds(30),
                 })
                 {
-                    BaseAddress = service.BaseAddress,
+                    BaseAddress = baseAddress,
                     Timeout = Timeout.InfiniteTimeSpan,
                 };
                 handlers.Add(client);
                 return client;
             }
 
+            // Clients are spread over the entry points (client i starts at entry point i mod n).
             var clients = Enumerable.Range(1, options.Clients).Select(i =>
             {
                 var http = NewHttp();
+                var entries = new EntryPoints(entryPoints, i - 1);
+                var fresh = NewHttp(entries.Current.Address);
                 return new WorkloadClient(
                     $"c{i}",
-                    new LockServiceClient(http, history, drop),
+                    new LockServiceClient(http, history, drop, entries),
                     store,
                     locks,
                     options,
@@ -123,29 +131,29 @@ internal static class FaultRun
                     new Random(options.Seed * 1000 + i),
                     logger)
                 {
-                    ExtraStep = soakCounters is null ? null : (name, cycle, ct) => FreshNameTryLockAsync(http, name, cycle, options.Ttl, soakCounters, ct),
+                    ExtraStep = soakCounters is null ? null : (name, cycle, ct) => FreshNameTryLockAsync(fresh, name, cycle, options.Ttl, soakCounters, ct),
                 };
             }).ToList();
 
             using var stop = new CancellationTokenSource();
             using var clientAbort = CancellationTokenSource.CreateLinkedTokenSource(abort);
             using var monitorStop = CancellationTokenSource.CreateLinkedTokenSource(abort);
-            var monitorClient = new LockServiceClient(NewHttp(), history, drop);
+            var monitorClient = new LockServiceClient(NewHttp(), history, drop, new EntryPoints(entryPoints, 0));
             var clientTasks = clients.Select(c => Task.Run(() => c.RunAsync(stop.Token, clientAbort.Token), CancellationToken.None)).ToList();
             var monitor = Task.Run(() => MonitorAsync(monitorClient, locks, history, monitorStop.Token), CancellationToken.None);
             using var watchStop = CancellationTokenSource.CreateLinkedTokenSource(abort);
-            var crashWatch = Task.Run(() => WatchForCrashesAsync(service, history, watchStop.Token), CancellationToken.None);
+            var crashWatch = Task.Run(() => WatchForCrashesAsync(deployment, history, watchStop.Token), CancellationToken.None);
 
             logger.Phase(options.Soak ? "soak" : "faults", history.Now);
-            var samples = new List<ProcessSample>();
+            var samples = new List<SoakTick>();
             var phaseEnd = history.Now + options.Duration.TotalMilliseconds;
             if (options.Soak)
             {
-                await SampleAsync(service, NewHttp(), history, phaseEnd, options.SampleInterval, samples, logger, abort);
+                await SampleAsync(deployment, postgres, NewHttp(deployment.EntryPoints[0]), history, phaseEnd, options.SampleInterval, samples, logger, abort);
             }
             else
             {
-                var injector = new FaultInjector(service, postgres, clients, drop, options, history, logger);
+                var injector = new FaultInjector(deployment, postgres, clients, drop, options, history, logger);
                 await injector.RunAsync(phaseEnd, abort);
                 if (options.Faults.Count == 0)
                 {
@@ -221,14 +229,10 @@ internal static class FaultRun
         }
     }
 
-    private static int FreeSiloPort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    /// <summary>The service's configuration: PostgreSQL storage, quiet logs, short grace periods so the run sees many expiries.</summary>
+    /// <summary>
+    /// The service's configuration, shared by every process: PostgreSQL storage, quiet logs, short grace periods so
+    /// the run sees many expiries. (Ports, cluster identity and the --service-env overrides are added per process.)
+    /// </summary>
     private static Dictionary<string, string> ServiceEnvironment(RunOptions options, PostgresEnvironment postgres)
     {
         var env = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -243,19 +247,15 @@ internal static class FaultRun
 
             // Start and shutdown lines ("Application is shutting down..."): tell a crash from a stop by a signal.
             ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
-            // On PostgreSQL the service's silo is a cluster member (a cluster of one). Its silo port is fixed for the
-            // run, so a restarted service takes over its predecessor's endpoint (and declares it dead) at once, and
-            // free, so the run never competes with another service on this machine for the default 11111.
-            ["Silo__SiloPort"] = FreeSiloPort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Silo__AdvertisedAddress"] = "127.0.0.1",
-            ["Silo__ListenAddress"] = "127.0.0.1",
-            // A cluster outside Development needs its secret (random per run); the checker's clients are anonymous
-            // and must not be rate limited (they measure the lock protocol, not the abuse limits).
+            ["Locks__RecoveryGrace"] = "00:00:05",
+            ["Locks__WaiterGrace"] = "00:00:05",
+
+            // Outside Development the silos of a cluster authenticate each other with a shared secret (random per
+            // run); the checker's clients are anonymous and must not be rate limited (they measure the lock protocol,
+            // not the abuse limits).
             ["Silo__ClusterSecret"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
             ["Security__AllowAnonymous"] = "true",
             ["Security__RateLimit__TokenLimit"] = "0",
-            ["Locks__RecoveryGrace"] = "00:00:05",
-            ["Locks__WaiterGrace"] = "00:00:05",
         };
         if (options.Soak)
         {
@@ -263,34 +263,36 @@ internal static class FaultRun
             env["GrainCollection__CollectionQuantum"] = "00:00:05";
         }
 
-        foreach (var (key, value) in options.ServiceEnvironment)
-        {
-            env[key] = value;
-        }
-
         return env;
     }
 
-    /// <summary>Records every exit of the service the harness did not cause, and starts it again so the run goes on.</summary>
-    private static async Task WatchForCrashesAsync(ServiceProcess service, HistoryRecorder history, CancellationToken stop)
+    /// <summary>
+    /// Records every exit of a service process the harness did not cause, and starts it again so the run goes on. A
+    /// silo that read itself dead in the membership table stopped its host as designed (the cluster declared it
+    /// dead, e.g. after a pause or a partition): recorded as "self-stop". Any other exit is a "crash" (R0).
+    /// </summary>
+    private static async Task WatchForCrashesAsync(Deployment deployment, HistoryRecorder history, CancellationToken stop)
     {
         try
         {
             while (!stop.IsCancellationRequested)
             {
-                var detected = history.Now;
-                if (await service.RestartIfCrashedAsync(TimeSpan.FromSeconds(120), stop) is { } what)
+                foreach (var process in deployment.Processes)
                 {
-                    history.Add(new Operation
+                    var detected = history.Now;
+                    if (await process.RestartIfCrashedAsync(TimeSpan.FromSeconds(180), stop) is { } exit)
                     {
-                        Process = Processes.Service,
-                        Kind = OpKind.Fault,
-                        Outcome = OpOutcome.Info,
-                        InvokedMs = detected,
-                        CompletedMs = history.Now,
-                        Code = "crash",
-                        Detail = what + "\n(restarted by the harness)",
-                    });
+                        history.Add(new Operation
+                        {
+                            Process = deployment.IsCluster ? process.Name : Processes.Service,
+                            Kind = OpKind.Fault,
+                            Outcome = OpOutcome.Info,
+                            InvokedMs = detected,
+                            CompletedMs = history.Now,
+                            Code = exit.DeclaredDead ? "self-stop" : "crash",
+                            Detail = exit.What + "\n(restarted by the harness)",
+                        });
+                    }
                 }
 
                 await Task.Delay(TimeSpan.FromMilliseconds(250), history.Time, stop);
@@ -309,7 +311,7 @@ internal static class FaultRun
             {
                 foreach (var name in locks)
                 {
-                    await client.ReadAsync(Processes.Monitor, name, stop);
+                    await client.ReadAsync(Processes.Monitor, name, stop, rotate: true);
                 }
 
                 await Task.Delay(TimeSpan.FromMilliseconds(500), history.Time, stop);
@@ -321,34 +323,60 @@ internal static class FaultRun
     }
 
     private static async Task SampleAsync(
-        ServiceProcess service,
+        Deployment deployment,
+        PostgresEnvironment postgres,
         HttpClient http,
         HistoryRecorder history,
         double until,
         TimeSpan interval,
-        List<ProcessSample> samples,
+        List<SoakTick> samples,
         ILogger logger,
         CancellationToken abort)
     {
         while (history.Now < until)
         {
-            if (service.Pid is { } pid && await ProcessSampler.SampleAsync(pid, history.Now / 1000, http, abort) is { } sample)
+            var seconds = history.Now / 1000;
+            var processes = new List<ProcessSample>();
+            foreach (var process in deployment.Processes)
             {
-                samples.Add(sample);
-                logger.SoakSample(sample.Seconds, sample.RssMb, sample.FileDescriptors, sample.Threads, sample.Activations);
+                if (process.Pid is { } pid && await ProcessSampler.SampleAsync(process.Name, pid, seconds, abort) is { } sample)
+                {
+                    processes.Add(sample);
+                }
             }
 
+            var tick = new SoakTick(
+                seconds,
+                processes,
+                await ProcessSampler.ActivationsAsync(http, abort),
+                await postgres.CountServiceConnectionsAsync(abort));
+            samples.Add(tick);
+            logger.SoakSample(seconds, tick.RssMb, tick.FileDescriptors, tick.Threads, tick.Activations, tick.PostgresConnections);
             await Task.Delay(interval, history.Time, abort);
         }
     }
 
-    private static List<GrowthVerdict> JudgeGrowth(List<ProcessSample> samples) =>
-    [
-        GrowthTest.Judge("resident memory", "MB", [.. samples.Select(s => (s.Seconds, s.RssMb))], 0.10, 20),
-        GrowthTest.Judge("file descriptors", "", [.. samples.Select(s => (s.Seconds, (double)s.FileDescriptors))], 0.10, 10),
-        GrowthTest.Judge("threads", "", [.. samples.Select(s => (s.Seconds, (double)s.Threads))], 0.25, 5),
-        GrowthTest.Judge("activations", "", [.. samples.Where(s => s.Activations is not null).Select(s => (s.Seconds, (double)s.Activations!.Value))], 0.10, 50),
-    ];
+    /// <summary>
+    /// Growth per process (memory, descriptors, threads) and for the whole service (activations, database
+    /// connections); the first half of the samples is warm-up.
+    /// </summary>
+    private static List<GrowthVerdict> JudgeGrowth(List<SoakTick> samples)
+    {
+        var verdicts = new List<GrowthVerdict>();
+        var names = samples.SelectMany(s => s.Processes.Select(p => p.Process)).Distinct().ToList();
+        foreach (var name in names)
+        {
+            var of = samples.SelectMany(s => s.Processes.Where(p => p.Process == name)).ToList();
+            var prefix = names.Count == 1 ? "" : name + " ";
+            verdicts.Add(GrowthTest.Judge(prefix + "resident memory", "MB", [.. of.Select(p => (p.Seconds, p.RssMb))], 0.10, 20));
+            verdicts.Add(GrowthTest.Judge(prefix + "file descriptors", "", [.. of.Select(p => (p.Seconds, (double)p.FileDescriptors))], 0.10, 10));
+            verdicts.Add(GrowthTest.Judge(prefix + "threads", "", [.. of.Select(p => (p.Seconds, (double)p.Threads))], 0.25, 5));
+        }
+
+        verdicts.Add(GrowthTest.Judge("activations", "", [.. samples.Where(s => s.Activations is not null).Select(s => (s.Seconds, (double)s.Activations!.Value))], 0.10, 50));
+        verdicts.Add(GrowthTest.Judge("database connections", "", [.. samples.Where(s => s.PostgresConnections is not null).Select(s => (s.Seconds, (double)s.PostgresConnections!.Value))], 0.10, 5));
+        return verdicts;
+    }
 
     /// <summary>The soak's extra step: a try-lock and release on a name never used again, untracked by the checker.</summary>
     private static async Task FreshNameTryLockAsync(HttpClient http, string client, long cycle, TimeSpan ttl, SoakCounters counters, CancellationToken cancellationToken)

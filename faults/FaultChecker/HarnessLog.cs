@@ -8,11 +8,11 @@ internal static partial class HarnessLog
     [LoggerMessage(6000, LogLevel.Information, "PostgreSQL ready: service database {ServiceDatabase}, fenced store database {StoreDatabase}")]
     public static partial void PostgresReady(this ILogger logger, string serviceDatabase, string storeDatabase);
 
-    [LoggerMessage(6001, LogLevel.Information, "Service started: pid {Pid} on {Address} in {ElapsedMs:0} ms")]
-    public static partial void ServiceStarted(this ILogger logger, int pid, Uri address, double elapsedMs);
+    [LoggerMessage(6001, LogLevel.Information, "{Process} started: pid {Pid} on {Address} in {ElapsedMs:0} ms")]
+    public static partial void ServiceStarted(this ILogger logger, string process, int pid, Uri address, double elapsedMs);
 
-    [LoggerMessage(6002, LogLevel.Warning, "Service pid {Pid} exited unexpectedly with code {ExitCode}")]
-    public static partial void ServiceExited(this ILogger logger, int pid, int exitCode);
+    [LoggerMessage(6002, LogLevel.Warning, "{Process} pid {Pid} exited without the harness stopping it, code {ExitCode} (read itself dead: {DeclaredDead}); restarting it")]
+    public static partial void ServiceExited(this ILogger logger, string process, int pid, int exitCode, bool declaredDead);
 
     [LoggerMessage(6003, LogLevel.Information, "Fault {Fault} started: {Detail}")]
     public static partial void FaultStarted(this ILogger logger, string fault, string detail);
@@ -32,8 +32,8 @@ internal static partial class HarnessLog
     [LoggerMessage(6008, LogLevel.Warning, "Fault {Fault} could not be injected: {Reason}")]
     public static partial void FaultSkipped(this ILogger logger, string fault, string reason);
 
-    [LoggerMessage(6009, LogLevel.Information, "Soak sample at {AtS:0} s: rss {RssMb:0.0} MB, fds {Fds}, threads {Threads}, activations {Activations}")]
-    public static partial void SoakSample(this ILogger logger, double atS, double rssMb, int fds, int threads, int? activations);
+    [LoggerMessage(6009, LogLevel.Information, "Soak sample at {AtS:0} s: rss {RssMb:0.0} MB, fds {Fds}, threads {Threads}, activations {Activations}, database connections {Connections}")]
+    public static partial void SoakSample(this ILogger logger, double atS, double rssMb, int fds, int threads, int? activations, int? connections);
 
     [LoggerMessage(6010, LogLevel.Warning, "Cleanup step failed: {Step}")]
     public static partial void CleanupFailed(this ILogger logger, Exception exception, string step);
@@ -43,6 +43,9 @@ internal static partial class HarnessLog
 
     [LoggerMessage(6012, LogLevel.Warning, "Liveness bound of {BoundS:0} s passed before every client completed {Cycles} critical sections")]
     public static partial void LivenessMissed(this ILogger logger, double boundS, int cycles);
+
+    [LoggerMessage(6014, LogLevel.Information, "Cluster ready: {Silos} silo(s), {Gateways} gateway(s), entry points {EntryPoints}")]
+    public static partial void ClusterReady(this ILogger logger, int silos, int gateways, string entryPoints);
 
     [LoggerMessage(6013, LogLevel.Warning, "Clients did not stop within {BoundS:0} s; cancelling them")]
     public static partial void ClientsCancelled(this ILogger logger, double boundS);

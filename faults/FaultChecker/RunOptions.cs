@@ -23,13 +23,36 @@ internal enum FaultKind
 
     /// <summary>Cancel HTTP requests mid-flight after a random short delay; clients retry with the same request id.</summary>
     Drop,
+
+    /// <summary>Graceful restart (SIGTERM, then start) of every silo in turn: a rolling restart.</summary>
+    Restart,
+
+    /// <summary>Cluster: one silo's connections to PostgreSQL blackholed for a while, then healed (resumed or reset).</summary>
+    PgPartition,
+
+    /// <summary>Cluster: one silo unreachable on its silo port (peers and gateways cannot reach it; it can reach them).</summary>
+    Partition,
+
+    /// <summary>Cluster: one silo cut off from PostgreSQL and from its peers at once; it is a zombie until healed.</summary>
+    Isolate,
 }
 
 /// <summary>Everything a run is configured by; parsed from the command line.</summary>
 internal sealed record RunOptions
 {
+    /// <summary>The single silo's default faults (partitions need a cluster; a graceful restart is opt-in).</summary>
     public static readonly IReadOnlyList<FaultKind> AllFaults =
         [FaultKind.Kill, FaultKind.Pause, FaultKind.ClientPause, FaultKind.PgRestart, FaultKind.PgTerminate, FaultKind.Drop];
+
+    /// <summary>The cluster's default faults: every kind.</summary>
+    public static readonly IReadOnlyList<FaultKind> AllClusterFaults =
+    [
+        FaultKind.Kill, FaultKind.Pause, FaultKind.Restart, FaultKind.PgPartition, FaultKind.Partition, FaultKind.Isolate,
+        FaultKind.ClientPause, FaultKind.PgRestart, FaultKind.PgTerminate, FaultKind.Drop,
+    ];
+
+    /// <summary>Faults that cut a silo off through the harness's proxies: only in a cluster.</summary>
+    public static readonly IReadOnlyList<FaultKind> ClusterOnlyFaults = [FaultKind.PgPartition, FaultKind.Partition, FaultKind.Isolate];
 
     /// <summary>How long faults are injected (soak: how long the load runs).</summary>
     public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(60);
@@ -39,6 +62,22 @@ internal sealed record RunOptions
     public int Locks { get; init; } = 3;
 
     public IReadOnlyList<FaultKind> Faults { get; init; } = AllFaults;
+
+    /// <summary>
+    /// Cluster mode: <see cref="Silos"/> silo processes on one PostgreSQL (each behind the harness's proxies, to
+    /// PostgreSQL and on its silo port) and <see cref="Gateways"/> Api gateway processes; clients spread over the
+    /// entry points. False: one Api process co-hosting a single silo.
+    /// </summary>
+    public bool Cluster { get; init; }
+
+    /// <summary>Silo processes in cluster mode.</summary>
+    public int Silos { get; init; } = 3;
+
+    /// <summary>Api gateway processes in cluster mode (entry points besides co-hosted silos).</summary>
+    public int Gateways { get; init; } = 2;
+
+    /// <summary>Cluster mode: the silos are Apis co-hosting them (entry points themselves) instead of headless silos.</summary>
+    public bool CoHosted { get; init; }
 
     /// <summary>Seed of every random choice of the harness (lock choice, work time, fault order and timing).</summary>
     public int Seed { get; init; } = 42;
@@ -100,7 +139,14 @@ internal sealed record RunOptions
           --duration <t>        fault phase (or soak) length: 90s, 2m, 1h, or seconds (default 60s)
           --clients <n>         workload clients (default 8)
           --locks <n>           locks, each with its fenced store table (default 3)
-          --faults <list>       comma list of kill,pause,client-pause,pg-restart,pg-terminate,drop, or none (default all)
+          --faults <list>       comma list of kill,pause,client-pause,pg-restart,pg-terminate,drop,restart and, with --cluster,
+                                pg-partition,partition,isolate; or all, or none (default: every kind of the mode but restart
+                                for a single silo, every kind for a cluster)
+          --cluster             a cluster: --silos headless silo processes (default 3) on one PostgreSQL, each behind proxies
+                                the nemesis can cut, and --gateways Api gateway processes (default 2) as entry points
+          --silos <n>           silo processes in cluster mode (implies --cluster)
+          --gateways <n>        Api gateway processes in cluster mode (0 allowed with --cohosted)
+          --cohosted            cluster mode with Apis co-hosting the silos (each an entry point) instead of headless silos
           --seed <n>            seed of the harness's random choices (default 42)
           --ttl <t>             lease TTL the clients ask for (default 2s)
           --wait <t>            long-poll wait per acquire request (default 3s)
@@ -109,7 +155,7 @@ internal sealed record RunOptions
           --slow-work <f>       fraction of critical sections whose work lasts about the TTL, then renews (default 0.05)
           --liveness <k>        critical sections per client required after the faults (default 3)
           --liveness-bound <t>  within how long after the faults end (default 60s)
-          --soak                sustained load without faults, sampling memory, handles, threads, activations
+          --soak                sustained load without faults, sampling memory, handles, threads, activations, connections
           --sample-interval <t> soak sampling period (default 5s)
           --history <path>      write the history as JSON lines
           --report <path>       also write the Markdown report to a file
@@ -125,6 +171,8 @@ internal sealed record RunOptions
     {
         var options = new RunOptions();
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        var faultsGiven = false;
+        var gatewaysGiven = false;
         for (var i = 0; i < args.Count; i++)
         {
             var arg = args[i];
@@ -143,7 +191,11 @@ internal sealed record RunOptions
                 "--duration" => options with { Duration = ParseDuration(arg, Value()) },
                 "--clients" => options with { Clients = ParsePositive(arg, Value()) },
                 "--locks" => options with { Locks = ParsePositive(arg, Value()) },
-                "--faults" => options with { Faults = ParseFaults(Value()) },
+                "--faults" => WithFaults(options, Value(), ref faultsGiven),
+                "--cluster" => options with { Cluster = true },
+                "--silos" => options with { Cluster = true, Silos = ParsePositive(arg, Value()) },
+                "--gateways" => WithGateways(options, ParseCount(arg, Value()), ref gatewaysGiven),
+                "--cohosted" => options with { Cluster = true, CoHosted = true },
                 "--seed" => options with { Seed = int.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--ttl" => options with { Ttl = ParseDuration(arg, Value()) },
                 "--wait" => options with { Wait = ParseDuration(arg, Value()) },
@@ -164,8 +216,42 @@ internal sealed record RunOptions
             };
         }
 
+        if (options.Cluster)
+        {
+            options = options with
+            {
+                Faults = faultsGiven ? options.Faults : AllClusterFaults,
+                Gateways = gatewaysGiven || !options.CoHosted ? options.Gateways : 0,
+            };
+            if (!options.CoHosted && options.Gateways == 0)
+            {
+                throw new ArgumentException("--gateways 0 leaves headless silos without an entry point; add --cohosted or a gateway.");
+            }
+        }
+        else if (options.Faults.Where(ClusterOnlyFaults.Contains).ToList() is [var clusterOnly, ..])
+        {
+            throw new ArgumentException($"--faults: '{FaultName(clusterOnly)}' needs --cluster (a single silo has no proxies to cut).");
+        }
+
         return options with { ServiceEnvironment = env };
     }
+
+    private static RunOptions WithFaults(RunOptions options, string value, ref bool given)
+    {
+        given = true;
+        return options with { Faults = ParseFaults(value) };
+    }
+
+    private static RunOptions WithGateways(RunOptions options, int gateways, ref bool given)
+    {
+        given = true;
+        return options with { Cluster = true, Gateways = gateways };
+    }
+
+    private static int ParseCount(string arg, string value)
+        => int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 0
+            ? n
+            : throw new ArgumentException($"{arg} must be a non-negative integer, got '{value}'.");
 
     private static RunOptions AddEnv(RunOptions options, Dictionary<string, string> env, string pair)
     {
@@ -216,7 +302,7 @@ internal sealed record RunOptions
 
         if (value == "all")
         {
-            return AllFaults;
+            return AllClusterFaults;
         }
 
         return [.. value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ParseFault).Distinct()];
@@ -230,7 +316,11 @@ internal sealed record RunOptions
         "pg-restart" => FaultKind.PgRestart,
         "pg-terminate" => FaultKind.PgTerminate,
         "drop" => FaultKind.Drop,
-        _ => throw new ArgumentException($"--faults: unknown fault '{name}' (known: kill, pause, client-pause, pg-restart, pg-terminate, drop)."),
+        "restart" => FaultKind.Restart,
+        "pg-partition" => FaultKind.PgPartition,
+        "partition" => FaultKind.Partition,
+        "isolate" => FaultKind.Isolate,
+        _ => throw new ArgumentException($"--faults: unknown fault '{name}' (known: kill, pause, client-pause, pg-restart, pg-terminate, drop, restart, pg-partition, partition, isolate)."),
     };
 
     public static string FaultName(FaultKind kind) => kind switch
@@ -241,6 +331,10 @@ internal sealed record RunOptions
         FaultKind.PgRestart => "pg-restart",
         FaultKind.PgTerminate => "pg-terminate",
         FaultKind.Drop => "drop",
+        FaultKind.Restart => "restart",
+        FaultKind.PgPartition => "pg-partition",
+        FaultKind.Partition => "partition",
+        FaultKind.Isolate => "isolate",
         _ => kind.ToString(),
     };
 }

@@ -20,6 +20,41 @@ public sealed class RunOptionsTests
         Assert.Equal("00:00:03", options.ServiceEnvironment["Locks__RecoveryGrace"]);
     }
 
+    [Fact]
+    public void Parse_Cluster_DefaultsToThreeSilosTwoGatewaysAndEveryFault()
+    {
+        var options = RunOptions.Parse(["--cluster", "--duration", "5m"]);
+
+        Assert.True(options.Cluster);
+        Assert.False(options.CoHosted);
+        Assert.Equal(3, options.Silos);
+        Assert.Equal(2, options.Gateways);
+        Assert.Equal(RunOptions.AllClusterFaults, options.Faults);
+    }
+
+    [Fact]
+    public void Parse_CoHosted_NoGatewaysUnlessAsked()
+    {
+        Assert.Equal(0, RunOptions.Parse(["--cohosted"]).Gateways);
+        Assert.Equal(1, RunOptions.Parse(["--cohosted", "--gateways", "1"]).Gateways);
+        Assert.Equal(5, RunOptions.Parse(["--silos", "5"]).Silos);
+    }
+
+    [Theory]
+    [InlineData("partition")]
+    [InlineData("pg-partition")]
+    [InlineData("isolate")]
+    public void Parse_PartitionWithoutCluster_ThrowsNamingIt(string fault)
+    {
+        var e = Assert.Throws<ArgumentException>(() => RunOptions.Parse(["--faults", "kill," + fault]));
+        Assert.Contains(fault, e.Message, StringComparison.Ordinal);
+        Assert.Contains("--cluster", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_HeadlessClusterWithoutGateways_Throws()
+        => Assert.Throws<ArgumentException>(() => RunOptions.Parse(["--cluster", "--gateways", "0"]));
+
     [Theory]
     [InlineData("2m", 120)]
     [InlineData("1h", 3600)]

@@ -61,7 +61,9 @@ internal static class HistoryChecker
             sink.Add(Rules.ServerError, $"HTTP 500 on {op.Kind} of '{op.Lock}': a 500 is always a bug.", op);
         }
 
-        foreach (var op in history.Where(o => o.Process == Processes.Service && o.Code == "crash"))
+        // Any process of the service (a silo or gateway in a cluster). A silo's "self-stop" after reading itself dead
+        // in the membership table is the designed reaction to being declared dead, not a crash.
+        foreach (var op in history.Where(o => o.Kind == OpKind.Fault && o.Code == "crash"))
         {
             sink.Add(
                 Rules.ServerError,

@@ -55,6 +55,23 @@ internal sealed class PostgresEnvironment : IAsyncDisposable
         return (int)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
+    /// <summary>Connections to the service's database (the soak's leak check); null when PostgreSQL could not be asked.</summary>
+    public async Task<int?> CountServiceConnectionsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = new NpgsqlConnection(_server.AdminConnectionString);
+            await connection.OpenAsync(cancellationToken);
+            await using var command = new NpgsqlCommand("SELECT count(*)::int FROM pg_stat_activity WHERE datname = $1", connection);
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = ServiceDatabase });
+            return (int)(await command.ExecuteScalarAsync(cancellationToken))!;
+        }
+        catch (NpgsqlException)
+        {
+            return null;
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         NpgsqlConnection.ClearAllPools();

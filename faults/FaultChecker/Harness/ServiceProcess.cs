@@ -19,8 +19,12 @@ namespace OrleansLocks.FaultChecker.Harness;
  * harness itself dies without cleaning up (SIGKILL, crash).
  */
 
-/// <summary>Starts, kills, pauses and resumes the service process.</summary>
-internal sealed class ServiceProcess(string apiAssemblyPath, IReadOnlyDictionary<string, string> environment, string logDirectory, ILogger logger)
+/// <summary>
+/// Starts, kills, pauses, stops and resumes one process of the service: the Api (co-hosting a silo, or a gateway) or
+/// a headless silo (<paramref name="assemblyPath"/>); <paramref name="name"/> names its log files and its history
+/// entries.
+/// </summary>
+internal sealed class ServiceProcess(string assemblyPath, IReadOnlyDictionary<string, string> environment, string logDirectory, ILogger logger, string name = "service")
     : IAsyncDisposable
 {
     private readonly Queue<string> _lastLines = new();
@@ -30,6 +34,20 @@ internal sealed class ServiceProcess(string apiAssemblyPath, IReadOnlyDictionary
     private StreamWriter? _log;
     private int _starts;
     private bool _killed;
+    private volatile bool _declaredDead;
+
+    public string Name => name;
+
+    /// <summary>
+    /// The process logged that it read itself dead in the membership table (and so stops its own host): a silo the
+    /// cluster declared dead, exiting as designed. Reset at every start.
+    /// </summary>
+    public bool ReadItselfDead => _declaredDead;
+
+    /// <summary>How many times the process stopped itself after reading itself dead (and was restarted).</summary>
+    public int SelfStops => Volatile.Read(ref _selfStops);
+
+    private int _selfStops;
 
     public int Port { get; } = FreePort();
 
@@ -55,7 +73,7 @@ internal sealed class ServiceProcess(string apiAssemblyPath, IReadOnlyDictionary
     /// If the service exited by itself (not killed by the harness), says how — exit code and its last output — and
     /// starts it again so the run goes on; null when it is running (or was stopped on purpose).
     /// </summary>
-    public async Task<string?> RestartIfCrashedAsync(TimeSpan readyTimeout, CancellationToken cancellationToken)
+    public async Task<(string What, bool DeclaredDead)?> RestartIfCrashedAsync(TimeSpan readyTimeout, CancellationToken cancellationToken)
     {
         await _lifecycle.WaitAsync(cancellationToken);
         try
@@ -65,10 +83,18 @@ internal sealed class ServiceProcess(string apiAssemblyPath, IReadOnlyDictionary
                 return null;
             }
 
-            var what = $"the service (pid {process.Id}) exited without the harness stopping it, code {process.ExitCode}; last output:\n{LastOutput()}";
-            logger.ServiceExited(process.Id, process.ExitCode);
+            var declaredDead = _declaredDead;
+            var what = declaredDead
+                ? $"{name} (pid {process.Id}) read itself dead in the membership table and stopped its host (code {process.ExitCode}), as designed"
+                : $"{name} (pid {process.Id}) exited without the harness stopping it, code {process.ExitCode}; last output:\n{LastOutput()}";
+            logger.ServiceExited(name, process.Id, process.ExitCode, declaredDead);
+            if (declaredDead)
+            {
+                Interlocked.Increment(ref _selfStops);
+            }
+
             await StartCoreAsync(readyTimeout, cancellationToken);
-            return what;
+            return (what, declaredDead);
         }
         finally
         {
@@ -78,9 +104,9 @@ internal sealed class ServiceProcess(string apiAssemblyPath, IReadOnlyDictionary
 
     private async Task StartCoreAsync(TimeSpan readyTimeout, CancellationToken cancellationToken)
     {
-        if (!File.Exists(apiAssemblyPath))
+        if (!File.Exists(assemblyPath))
         {
-            throw new FileNotFoundException($"The service assembly {apiAssemblyPath} does not exist; build the Api (dotnet build Api) or pass --api-dll.");
+            throw new FileNotFoundException($"The service assembly {assemblyPath} does not exist; build the Api (dotnet build Api) or pass --api-dll.");
         }
 
         var started = Stopwatch.StartNew();
@@ -89,7 +115,7 @@ internal sealed class ServiceProcess(string apiAssemblyPath, IReadOnlyDictionary
         // setsid execs in place (the child is not a process-group leader), so the pid is the service's own.
         var start = new ProcessStartInfo(File.Exists(SetsidPath) ? SetsidPath : dotnet)
         {
-            WorkingDirectory = Path.GetDirectoryName(Path.GetFullPath(apiAssemblyPath))!,
+            WorkingDirectory = Path.GetDirectoryName(Path.GetFullPath(assemblyPath))!,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -99,7 +125,7 @@ internal sealed class ServiceProcess(string apiAssemblyPath, IReadOnlyDictionary
             start.ArgumentList.Add(dotnet);
         }
 
-        start.ArgumentList.Add(apiAssemblyPath);
+        start.ArgumentList.Add(assemblyPath);
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add(BaseAddress.ToString().TrimEnd('/'));
         start.Environment.Remove("ASPNETCORE_URLS");
@@ -112,7 +138,7 @@ internal sealed class ServiceProcess(string apiAssemblyPath, IReadOnlyDictionary
         _starts++;
         _log?.Dispose();
         Directory.CreateDirectory(logDirectory);
-        _log = new StreamWriter(Path.Combine(logDirectory, $"service-{_starts}.log")) { AutoFlush = true };
+        _log = new StreamWriter(Path.Combine(logDirectory, $"{name}-{_starts}.log")) { AutoFlush = true };
         var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the service process.");
         process.OutputDataReceived += (_, e) => Capture(e.Data);
         process.ErrorDataReceived += (_, e) => Capture(e.Data);
@@ -121,6 +147,7 @@ internal sealed class ServiceProcess(string apiAssemblyPath, IReadOnlyDictionary
         _process?.Dispose();
         _process = process;
         _killed = false;
+        _declaredDead = false;
         StartWatchdog(process.Id);
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
@@ -130,7 +157,7 @@ internal sealed class ServiceProcess(string apiAssemblyPath, IReadOnlyDictionary
             cancellationToken.ThrowIfCancellationRequested();
             if (process.HasExited)
             {
-                throw new InvalidOperationException($"The service exited with code {process.ExitCode} during start-up. Last output:\n{LastOutput()}");
+                throw new InvalidOperationException($"{name} exited with code {process.ExitCode} during start-up. Last output:\n{LastOutput()}");
             }
 
             try
@@ -152,13 +179,13 @@ internal sealed class ServiceProcess(string apiAssemblyPath, IReadOnlyDictionary
 
             if (started.Elapsed > deadline)
             {
-                throw new TimeoutException($"The service was not ready within {readyTimeout.TotalSeconds:0} s. Last output:\n{LastOutput()}");
+                throw new TimeoutException($"{name} was not ready within {readyTimeout.TotalSeconds:0} s. Last output:\n{LastOutput()}");
             }
 
             await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
         }
 
-        logger.ServiceStarted(process.Id, BaseAddress, started.Elapsed.TotalMilliseconds);
+        logger.ServiceStarted(name, process.Id, BaseAddress, started.Elapsed.TotalMilliseconds);
     }
 
     /// <summary>SIGKILL: a crash, with no chance to clean up. Returns false when the service was not running.</summary>
@@ -176,6 +203,41 @@ internal sealed class ServiceProcess(string apiAssemblyPath, IReadOnlyDictionary
             }
 
             return false;
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    /// <summary>
+    /// SIGTERM and wait for the exit (a graceful stop: a silo hands its locks over), SIGKILL after
+    /// <paramref name="timeout"/>. Returns false when it was not running.
+    /// </summary>
+    public async Task<bool> StopAsync(TimeSpan timeout)
+    {
+        await _lifecycle.WaitAsync();
+        try
+        {
+            _killed = true;
+            if (_process is not { HasExited: false } process)
+            {
+                return false;
+            }
+
+            await SignalAsync("TERM");
+            using var bound = new CancellationTokenSource(timeout);
+            try
+            {
+                await process.WaitForExitAsync(bound.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: false);
+                await process.WaitForExitAsync();
+            }
+
+            return true;
         }
         finally
         {
@@ -248,6 +310,11 @@ internal sealed class ServiceProcess(string apiAssemblyPath, IReadOnlyDictionary
         if (line is null)
         {
             return;
+        }
+
+        if (line.Contains("reads itself", StringComparison.Ordinal))
+        {
+            _declaredDead = true;
         }
 
         lock (_gate)

@@ -104,6 +104,9 @@ internal sealed record Operation
     /// <summary>The value written to the fenced store (unique per cycle).</summary>
     public string? Value { get; init; }
 
+    /// <summary>The entry point (gateway or co-hosting Api) the request went to, in a cluster run.</summary>
+    public string? Via { get; init; }
+
     /// <summary>The state a read returned.</summary>
     public LockSnapshot? State { get; init; }
 

@@ -15,11 +15,20 @@ namespace OrleansLocks.FaultChecker.Nemesis;
  * an operation of the "nemesis" process whose invocation is the fault's start and completion its end. A fault that
  * cannot be injected (PostgreSQL restart on a server the harness did not start; a client that never got a lease)
  * is recorded with outcome info and the reason, never silently dropped.
+ *
+ * In a cluster every process fault picks one silo (seeded): kill (down 0.3–5 s, so some restarts take over their
+ * endpoint at once and others come back after the survivors detected the death by probes), pause (SIGSTOP for the
+ * TTL + 1.5–6 s: shorter pauses end before failure detection, longer ones wake a zombie the cluster declared
+ * dead), a rolling restart (SIGTERM each silo in turn, wait for it to be ready again), and the partitions made
+ * with the harness's proxies: pg-partition (its PostgreSQL connections blackholed 3–7 s, then resumed — held
+ * bytes delivered late — or reset), partition (its silo port unreachable for 6 s: peers vote it dead while it still
+ * reaches PostgreSQL, reads itself dead and stops; the harness restarts it) and isolate (both at once for 6 s: a
+ * zombie that cannot even learn it is dead until the partition heals, then its held writes arrive late).
  */
 
 /// <summary>Injects scheduled, bounded faults and records them.</summary>
 internal sealed class FaultInjector(
-    ServiceProcess service,
+    Deployment deployment,
     PostgresEnvironment postgres,
     IReadOnlyList<WorkloadClient> clients,
     DropPolicy drop,
@@ -28,6 +37,9 @@ internal sealed class FaultInjector(
     ILogger logger)
 {
     private readonly Random _random = new(options.Seed * 31 + 7);
+
+    /// <summary>Set by a fault that ends before its method returns (it then waits to see how the silo took it).</summary>
+    private double? _endedAt;
 
     /// <summary>
     /// Injects faults until <paramref name="until"/> (ms on the history clock), or the configured number of rounds;
@@ -61,12 +73,34 @@ internal sealed class FaultInjector(
         }
     }
 
-    private static TimeSpan EstimatedLength(RunOptions options) => options.Ttl + TimeSpan.FromSeconds(2);
+    private static TimeSpan EstimatedLength(RunOptions options) => options.Ttl + TimeSpan.FromSeconds(options.Cluster ? 5 : 2);
+
+    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(180);
+
+    /// <summary>The silo a process fault hits: the only one, or a seeded choice.</summary>
+    private Member PickMember() => deployment.Members[_random.Next(deployment.Members.Count)];
+
+    /// <summary>
+    /// A silo that stopped itself (it read itself dead after the previous fault) is restarted by the crash watch;
+    /// the next fault waits for that (bounded) rather than finding nothing to hit.
+    /// </summary>
+    private async Task<Member> PickRunningMemberAsync(CancellationToken abort)
+    {
+        var member = PickMember();
+        var until = history.Now + 60_000;
+        while (member.Process.HasExited && history.Now < until)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(100), history.Time, abort);
+        }
+
+        return member;
+    }
 
     public async Task InjectAsync(FaultKind kind, CancellationToken abort)
     {
         var name = RunOptions.FaultName(kind);
         var start = history.Now;
+        _endedAt = null;
         var outcome = OpOutcome.Ok;
         string detail;
         try
@@ -79,6 +113,10 @@ internal sealed class FaultInjector(
                 FaultKind.PgRestart => await PgRestartAsync(),
                 FaultKind.PgTerminate => await PgTerminateAsync(abort),
                 FaultKind.Drop => await DropAsync(abort),
+                FaultKind.Restart => await RollingRestartAsync(abort),
+                FaultKind.PgPartition => await PgPartitionAsync(abort),
+                FaultKind.Partition => await PartitionAsync(isolate: false, abort),
+                FaultKind.Isolate => await PartitionAsync(isolate: true, abort),
                 _ => throw new ArgumentOutOfRangeException(nameof(kind)),
             };
         }
@@ -89,7 +127,7 @@ internal sealed class FaultInjector(
             logger.FaultSkipped(name, e.Message);
         }
 
-        var end = history.Now;
+        var end = _endedAt ?? history.Now;
         logger.FaultEnded(name, end - start, detail);
         history.Add(new Operation
         {
@@ -105,28 +143,33 @@ internal sealed class FaultInjector(
 
     private async Task<string> KillAsync(CancellationToken abort)
     {
+        var member = await PickRunningMemberAsync(abort);
+        var service = member.Process;
         var pid = service.Pid;
-        logger.FaultStarted("kill", $"SIGKILL pid {pid}");
+        logger.FaultStarted("kill", $"SIGKILL {service.Name} pid {pid}");
         if (!await service.KillAsync())
         {
-            throw new NotSupportedException("the service was not running (it exited by itself; see the crash entries).");
+            throw new NotSupportedException($"{service.Name} was not running (it exited by itself; see the crash and self-stop entries).");
         }
 
-        var down = TimeSpan.FromMilliseconds(_random.Next(300, 1500));
+        var down = TimeSpan.FromMilliseconds(deployment.IsCluster ? _random.Next(300, 5000) : _random.Next(300, 1500));
         await Task.Delay(down, history.Time, abort);
         var restartAt = history.Now;
-        await service.StartAsync(TimeSpan.FromSeconds(120), abort);
-        return $"SIGKILL pid {pid}, down {down.TotalMilliseconds:0} ms, restarted as pid {service.Pid} (ready after {history.Now - restartAt:0} ms)";
+        await service.StartAsync(ReadyTimeout, abort);
+        return $"SIGKILL {service.Name} pid {pid}, down {down.TotalMilliseconds:0} ms, restarted as pid {service.Pid} (ready after {history.Now - restartAt:0} ms)";
     }
 
     private async Task<string> PauseAsync(CancellationToken abort)
     {
+        var member = await PickRunningMemberAsync(abort);
+        var service = member.Process;
         var pid = service.Pid;
-        var length = options.Ttl + TimeSpan.FromMilliseconds(1500);
-        logger.FaultStarted("pause", $"SIGSTOP pid {pid} for {length.TotalMilliseconds:0} ms");
+        var selfStops = service.SelfStops;
+        var length = options.Ttl + TimeSpan.FromMilliseconds(deployment.IsCluster ? _random.Next(1500, 6000) : 1500);
+        logger.FaultStarted("pause", $"SIGSTOP {service.Name} pid {pid} for {length.TotalMilliseconds:0} ms");
         if (!await service.PauseAsync())
         {
-            throw new NotSupportedException("the service was not running (it exited by itself; see the crash entries).");
+            throw new NotSupportedException($"{service.Name} was not running (it exited by itself; see the crash and self-stop entries).");
         }
 
         try
@@ -136,9 +179,112 @@ internal sealed class FaultInjector(
         finally
         {
             await service.ResumeAsync();
+            _endedAt = history.Now;
         }
 
-        return $"SIGSTOP pid {pid} for {length.TotalMilliseconds:0} ms (lease TTL {options.Ttl.TotalMilliseconds:0} ms), then SIGCONT";
+        var after = deployment.IsCluster ? await AwaitSelfStopAsync(service, selfStops, abort) : "";
+        return $"SIGSTOP {service.Name} pid {pid} for {length.TotalMilliseconds:0} ms (lease TTL {options.Ttl.TotalMilliseconds:0} ms), then SIGCONT{after}";
+    }
+
+    /// <summary>
+    /// After a silo was frozen or cut off: gives it a moment to find out whether the cluster declared it dead (it
+    /// then stops its host and the crash watch restarts it) and says which happened. The fault's recorded end is
+    /// the resume or heal, before this wait.
+    /// </summary>
+    private async Task<string> AwaitSelfStopAsync(ServiceProcess service, int selfStopsBefore, CancellationToken abort)
+    {
+        var until = history.Now + 3000;
+        while (history.Now < until)
+        {
+            if (service.ReadItselfDead || service.SelfStops > selfStopsBefore)
+            {
+                return "; it read itself dead and stopped (restarted by the harness)";
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(100), history.Time, abort);
+        }
+
+        return "; it was still a member";
+    }
+
+    private async Task<string> RollingRestartAsync(CancellationToken abort)
+    {
+        logger.FaultStarted("restart", $"graceful restart of {string.Join(", ", deployment.Members.Select(m => m.Name))} in turn");
+        var steps = new List<string>();
+        foreach (var member in deployment.Members)
+        {
+            var service = member.Process;
+            var stopAt = history.Now;
+            if (!await service.StopAsync(TimeSpan.FromSeconds(60)))
+            {
+                steps.Add($"{service.Name} was not running");
+                continue;
+            }
+
+            var stopped = history.Now - stopAt;
+            await service.StartAsync(ReadyTimeout, abort);
+            steps.Add($"{service.Name} stopped in {stopped:0} ms, ready {history.Now - stopAt:0} ms after SIGTERM");
+        }
+
+        return "SIGTERM and start, one silo after another: " + string.Join("; ", steps);
+    }
+
+    private async Task<string> PgPartitionAsync(CancellationToken abort)
+    {
+        var member = await PickRunningMemberAsync(abort);
+        var proxy = member.PostgresProxy ?? throw new NotSupportedException("only a cluster run has proxies in front of PostgreSQL.");
+        var length = TimeSpan.FromMilliseconds(_random.Next(3000, 7000));
+        var reset = _random.Next(2) == 0;
+        logger.FaultStarted("pg-partition", $"{member.Name} cut off from PostgreSQL for {length.TotalMilliseconds:0} ms");
+        var held = proxy.Connections;
+        proxy.Blackhole();
+        try
+        {
+            await Task.Delay(length, history.Time, abort);
+        }
+        finally
+        {
+            if (reset)
+            {
+                held = proxy.Reset();
+            }
+            else
+            {
+                proxy.Resume();
+            }
+        }
+
+        return $"{member.Name}'s {held} PostgreSQL connection(s) blackholed for {length.TotalMilliseconds:0} ms, then " +
+            (reset ? "reset" : "resumed (held bytes delivered late)");
+    }
+
+    private async Task<string> PartitionAsync(bool isolate, CancellationToken abort)
+    {
+        var member = await PickRunningMemberAsync(abort);
+        var siloPort = member.SiloProxy ?? throw new NotSupportedException("only a cluster run has proxies in front of silo ports.");
+        var length = TimeSpan.FromSeconds(6);
+        var what = isolate ? "cut off from PostgreSQL and from its peers and gateways" : "unreachable on its silo port (it still reaches its peers and PostgreSQL)";
+        var selfStops = member.Process.SelfStops;
+        logger.FaultStarted(isolate ? "isolate" : "partition", $"{member.Name} {what} for {length.TotalMilliseconds:0} ms");
+        siloPort.Blackhole();
+        if (isolate)
+        {
+            member.PostgresProxy!.Blackhole();
+        }
+
+        try
+        {
+            await Task.Delay(length, history.Time, abort);
+        }
+        finally
+        {
+            siloPort.Resume();
+            member.PostgresProxy!.Resume();
+            _endedAt = history.Now;
+        }
+
+        var after = await AwaitSelfStopAsync(member.Process, selfStops, abort);
+        return $"{member.Name} {what} for {length.TotalMilliseconds:0} ms, then healed (held bytes delivered late){after}";
     }
 
     private async Task<string> ClientPauseAsync(CancellationToken abort)

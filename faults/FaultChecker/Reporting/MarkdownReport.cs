@@ -7,21 +7,28 @@ namespace OrleansLocks.FaultChecker.Reporting;
 
 /// <summary>Recovery after one fault: from its end to the first acknowledged grant completed after it.</summary>
 /// <param name="LongestGapMs">The longest time without an acknowledged grant from the fault's start to that first grant after it.</param>
-internal sealed record Recovery(Operation Fault, double? RecoveryMs, double? LongestGapMs);
+/// <param name="AllLocksMs">
+/// From the fault's end until every lock had an acknowledged grant completed after it (the slowest lock's
+/// recovery); null when some lock had none before the next fault began, or no grant followed at all.
+/// </param>
+internal sealed record Recovery(Operation Fault, double? RecoveryMs, double? LongestGapMs, double? AllLocksMs);
 
 /// <summary>Renders a run as Markdown: verdict, operations, faults, recovery, store, liveness, violations.</summary>
 internal static class MarkdownReport
 {
     public static IReadOnlyList<Recovery> Recoveries(IReadOnlyList<Operation> history)
     {
-        var grants = history.Where(o => o.Kind == OpKind.Acquire && o.Outcome == OpOutcome.Ok).Select(o => o.CompletedMs).Order().ToArray();
-        return [.. history.Where(o => o.Kind == OpKind.Fault).OrderBy(o => o.InvokedMs).Select(f =>
+        var acks = history.Where(o => o.Kind == OpKind.Acquire && o.Outcome == OpOutcome.Ok).OrderBy(o => o.CompletedMs).ToList();
+        var grants = acks.Select(o => o.CompletedMs).ToArray();
+        var locks = acks.Select(o => o.Lock).Distinct().ToList();
+        var faults = history.Where(o => o.Kind == OpKind.Fault).OrderBy(o => o.InvokedMs).ToList();
+        return [.. faults.Select((f, n) =>
         {
             var i = Array.BinarySearch(grants, f.CompletedMs);
             i = i < 0 ? ~i : i;
             if (i >= grants.Length)
             {
-                return new Recovery(f, null, null);
+                return new Recovery(f, null, null, null);
             }
 
             var previous = f.InvokedMs;
@@ -32,7 +39,22 @@ internal static class MarkdownReport
                 previous = g;
             }
 
-            return new Recovery(f, grants[i] - f.CompletedMs, gap);
+            // Every lock's first grant after the fault, as long as it came before the next fault's start.
+            var horizon = faults.Skip(n + 1).FirstOrDefault(x => x.InvokedMs > f.CompletedMs)?.InvokedMs ?? double.MaxValue;
+            double? all = 0;
+            foreach (var name in locks)
+            {
+                var first = acks.FirstOrDefault(a => a.Lock == name && a.CompletedMs >= f.CompletedMs);
+                if (first is null || first.CompletedMs > horizon)
+                {
+                    all = null;
+                    break;
+                }
+
+                all = Math.Max(all.Value, first.CompletedMs - f.CompletedMs);
+            }
+
+            return new Recovery(f, grants[i] - f.CompletedMs, gap, all);
         })];
     }
 
@@ -51,7 +73,9 @@ internal static class MarkdownReport
             md.AppendLine(CultureInfo.InvariantCulture, $"- faults: {(o.Faults.Count == 0 ? "none" : string.Join(", ", o.Faults.Select(RunOptions.FaultName)))}, calm interval {o.FaultInterval.TotalSeconds:0} s");
         }
 
-        md.AppendLine(CultureInfo.InvariantCulture, $"- single silo (the Api co-hosting it) as a real process; storage PostgreSQL; history of {h.Count} operations on one monotonic clock");
+        md.AppendLine(o.Cluster
+            ? string.Create(CultureInfo.InvariantCulture, $"- cluster: {o.Silos} {(o.CoHosted ? "Api processes co-hosting silos" : "headless silo processes")} and {o.Gateways} Api gateway process(es) on one PostgreSQL, each silo behind the harness's proxies (to PostgreSQL, on its silo port); clients spread over the entry points; history of {h.Count} operations on one monotonic clock")
+            : string.Create(CultureInfo.InvariantCulture, $"- single silo (the Api co-hosting it) as a real process; storage PostgreSQL; history of {h.Count} operations on one monotonic clock"));
         md.AppendLine(CultureInfo.InvariantCulture, $"- violations: **{run.Check.TotalViolations}**{(run.Check.TotalViolations == 0 ? "" : " (" + string.Join(", ", run.Check.ViolationCounts.Select(kv => $"{kv.Key}: {kv.Value}")) + ")")}; holds checked {run.Check.HoldsChecked}, leases checked {run.Check.GrantsChecked}");
         md.AppendLine();
 
@@ -141,27 +165,26 @@ internal static class MarkdownReport
             return;
         }
 
-        md.AppendLine("| # | fault | start s | duration ms | recovery ms | longest grant gap ms | what happened |");
-        md.AppendLine("|---:|---|---:|---:|---:|---:|---|");
+        md.AppendLine("| # | fault | start s | duration ms | recovery ms | all locks ms | longest grant gap ms | what happened |");
+        md.AppendLine("|---:|---|---:|---:|---:|---:|---:|---|");
         var n = 0;
         foreach (var r in recoveries)
         {
             var f = r.Fault;
-            md.AppendLine(CultureInfo.InvariantCulture, $"| {++n} | {f.Code}{(f.Outcome == OpOutcome.Ok ? "" : " (not injected)")} | {f.InvokedMs / 1000:0.0} | {f.CompletedMs - f.InvokedMs:0} | {Ms(r.RecoveryMs)} | {Ms(r.LongestGapMs)} | {f.Detail} |");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {++n} | {f.Code}{(f.Outcome == OpOutcome.Ok || f.Process != Processes.Nemesis ? "" : " (not injected)")}{(f.Process is Processes.Nemesis or Processes.Service ? "" : $" ({f.Process})")} | {f.InvokedMs / 1000:0.0} | {f.CompletedMs - f.InvokedMs:0} | {Ms(r.RecoveryMs)} | {Ms(r.AllLocksMs)} | {Ms(r.LongestGapMs)} | {Cell(f.Detail)} |");
         }
 
         md.AppendLine();
         md.AppendLine("Recovery = time from the fault's end to the first acknowledged grant completed after it. " +
-            "Longest grant gap = the longest time without any acknowledged grant between the fault's start and that grant.");
+            "All locks = until every lock had such a grant (— when some lock had none before the next fault). " +
+            "Longest grant gap = the longest time without any acknowledged grant between the fault's start and that grant. " +
+            "A self-stop is a silo that read itself dead in the membership table and stopped, as designed; a crash is any other exit the harness did not cause.");
         md.AppendLine();
-        md.AppendLine("| fault | injected | recovery min ms | median ms | max ms |");
+        md.AppendLine("| fault | injected | recovery min / median / max ms | all locks min / median / max ms | longest grant gap min / median / max ms |");
         md.AppendLine("|---|---:|---:|---:|---:|");
-        foreach (var g in recoveries.Where(r => r.Fault.Outcome == OpOutcome.Ok).GroupBy(r => r.Fault.Code))
+        foreach (var g in recoveries.Where(r => r.Fault.Outcome == OpOutcome.Ok || r.Fault.Code is "crash" or "self-stop").GroupBy(r => r.Fault.Code))
         {
-            var times = g.Where(r => r.RecoveryMs is not null).Select(r => r.RecoveryMs!.Value).Order().ToList();
-            md.AppendLine(times.Count == 0
-                ? $"| {g.Key} | {g.Count()} | — | — | — |"
-                : string.Create(CultureInfo.InvariantCulture, $"| {g.Key} | {g.Count()} | {times[0]:0} | {times[times.Count / 2]:0} | {times[^1]:0} |"));
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {g.Key} | {g.Count()} | {Spread(g.Select(r => r.RecoveryMs))} | {Spread(g.Select(r => r.AllLocksMs))} | {Spread(g.Select(r => r.LongestGapMs))} |");
         }
 
         md.AppendLine();
@@ -232,14 +255,40 @@ internal static class MarkdownReport
         }
 
         md.AppendLine();
-        md.AppendLine("| t s | RSS MB | fds | threads | activations |");
-        md.AppendLine("|---:|---:|---:|---:|---:|");
+        md.AppendLine(run.Samples.Count > 0 && run.Samples[0].Processes.Count > 1
+            ? "Totals over the service's processes (the growth test above judges each process on its own):"
+            : "Samples:");
+        md.AppendLine();
+        var perProcess = run.Samples.Count > 0 && run.Samples[0].Processes.Count > 1;
+        md.AppendLine(perProcess
+            ? "| t s | RSS MB | RSS MB per process | fds | threads | activations | database connections |"
+            : "| t s | RSS MB | fds | threads | activations | database connections |");
+        md.AppendLine(perProcess ? "|---:|---:|---|---:|---:|---:|---:|" : "|---:|---:|---:|---:|---:|---:|");
         foreach (var s in run.Samples)
         {
-            md.AppendLine(CultureInfo.InvariantCulture, $"| {s.Seconds:0} | {s.RssMb:0.0} | {s.FileDescriptors} | {s.Threads} | {(s.Activations?.ToString(CultureInfo.InvariantCulture) ?? "—")} |");
+            var each = perProcess ? " " + string.Join(" / ", s.Processes.Select(p => p.RssMb.ToString("0", CultureInfo.InvariantCulture))) + " |" : "";
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {s.Seconds:0} | {s.RssMb:0.0} |{each} {s.FileDescriptors} | {s.Threads} | {(s.Activations?.ToString(CultureInfo.InvariantCulture) ?? "—")} | {(s.PostgresConnections?.ToString(CultureInfo.InvariantCulture) ?? "—")} |");
         }
 
         md.AppendLine();
+    }
+
+    private static string Spread(IEnumerable<double?> values)
+    {
+        var known = values.OfType<double>().Order().ToList();
+        return known.Count == 0 ? "—" : string.Create(CultureInfo.InvariantCulture, $"{known[0]:0} / {known[known.Count / 2]:0} / {known[^1]:0}");
+    }
+
+    /// <summary>Free text in a table cell: one line, no column breaks.</summary>
+    private static string Cell(string? text)
+    {
+        if (text is null)
+        {
+            return "";
+        }
+
+        var line = text.Replace('\n', ' ').Replace("|", "\\|", StringComparison.Ordinal);
+        return line.Length <= 400 ? line : line[..400] + "…";
     }
 
     private static string Ms(double? ms) => ms is { } v ? v.ToString("0", CultureInfo.InvariantCulture) : "—";

@@ -19,8 +19,11 @@ namespace OrleansLocks.FaultChecker.Workload;
  */
 
 /// <summary>The HTTP API v1 calls the workload makes, each recorded in the history.</summary>
-internal sealed class LockServiceClient(HttpClient http, HistoryRecorder history, DropPolicy drop)
+internal sealed class LockServiceClient(HttpClient http, HistoryRecorder history, DropPolicy drop, EntryPoints entryPoints)
 {
+    /// <summary>Where this client's requests go.</summary>
+    public EntryPoints EntryPoints => entryPoints;
+
     private static readonly TimeSpan RequestSlack = TimeSpan.FromSeconds(15);
 
     public async Task<Operation> AcquireAsync(string process, long cycle, string lockName, string requestId, TimeSpan ttl, TimeSpan wait, CancellationToken cancellationToken)
@@ -82,9 +85,17 @@ internal sealed class LockServiceClient(HttpClient http, HistoryRecorder history
         return await SendAsync(template, HttpMethod.Post, $"locks/{lockName}/release", body, RequestSlack, HttpStatusCode.NoContent, null, cancellationToken);
     }
 
-    /// <summary>GET /locks/{name}; never dropped (reads observe, they are not the system under test's input).</summary>
-    public async Task<Operation> ReadAsync(string process, string lockName, CancellationToken cancellationToken)
+    /// <summary>
+    /// GET /locks/{name}; never dropped (reads observe, they are not the system under test's input). The monitor
+    /// <paramref name="rotate"/>s over the entry points so its reads see every gateway's routing.
+    /// </summary>
+    public async Task<Operation> ReadAsync(string process, string lockName, CancellationToken cancellationToken, bool rotate = false)
     {
+        if (rotate)
+        {
+            entryPoints.Advance();
+        }
+
         var template = new Operation
         {
             Process = process,
@@ -117,11 +128,13 @@ internal sealed class LockServiceClient(HttpClient http, HistoryRecorder history
             dropSource.CancelAfter(after);
         }
 
+        var (via, baseAddress) = entryPoints.Current;
+        template = template with { Via = entryPoints.Count > 1 ? via : null };
         var invoked = history.Now;
         Operation op;
         try
         {
-            using var request = new HttpRequestMessage(method, path);
+            using var request = new HttpRequestMessage(method, new Uri(baseAddress, path));
             if (body is not null)
             {
                 request.Content = JsonContent.Create(body);
@@ -175,6 +188,12 @@ internal sealed class LockServiceClient(HttpClient http, HistoryRecorder history
 
         var completed = history.Now;
         var utc = history.UtcNow;
+        if (op.Outcome == OpOutcome.Info || op.Detail == "connection refused")
+        {
+            // An answer the client cannot use: the next attempt goes to another entry point.
+            entryPoints.Advance();
+        }
+
         return history.Add(op with
         {
             InvokedMs = invoked,

@@ -69,6 +69,54 @@ public sealed class SiloTransportTests : IAsyncLifetime
         Assert.Equal(ForwardFailure.NotSent, result.Failure);
     }
 
+    /*
+     * An L4 middle box (a proxy, a load balancer, the fault checker's partition proxy) accepts the connection and
+     * then resets it: SocketsHttpHandler can then throw a bare SocketException ("Transport endpoint is not
+     * connected", while reading the new socket's remote end point) instead of an HttpRequestException. Found by the
+     * fault checker in cluster mode, where it escaped the router and the gateway answered 500.
+     */
+    [Fact]
+    public async Task InvokeAndProbe_PeerAcceptsThenResetsEveryConnection_FailInsteadOfThrowing()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        using var stop = new CancellationTokenSource();
+        var resetter = Task.Run(async () =>
+        {
+            try
+            {
+                while (true)
+                {
+                    using var socket = await listener.AcceptSocketAsync(stop.Token);
+                    socket.LingerState = new System.Net.Sockets.LingerOption(true, 0);
+                    socket.Close();
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        });
+        var target = new SiloAddress("127.0.0.1", ((IPEndPoint)listener.LocalEndpoint).Port, 1);
+        var client = Client(_cluster.Silos[0]);
+
+        // Many at once: the reset must land between the connect and the handler's first look at the socket, a
+        // window that concurrency (a busy thread pool) widens.
+        await Task.WhenAll(Enumerable.Range(0, 32).Select(_ => Task.Run(async () =>
+        {
+            for (var i = 0; i < 25; i++)
+            {
+                var result = await client.InvokeAsync(target, GetState(target, "x", 0), default);
+                Assert.NotEqual(ForwardFailure.None, result.Failure);
+                var (answer, failure) = await client.ProbeAsync(target, new ProbeRequest(target.ToString(), "test", 0), TimeSpan.FromSeconds(5), default);
+                Assert.Null(answer);
+                Assert.NotNull(failure);
+            }
+        })));
+
+        await stop.CancelAsync();
+        await resetter;
+    }
+
     [Fact]
     public async Task Probe_ThisIncarnation_AnswersWithStatusAndActivations_AnotherIncarnation_Fails()
     {

@@ -214,6 +214,49 @@ public sealed class CatalogTests
         Assert.Equal(1, silo.Storage.Get<CounterState>(TestGrain.StateName, id)!.Count);
     }
 
+    /*
+     * A silo that reads itself dead (a zombie woken from SIGSTOP, or cut off from its peers) aborts every activation
+     * at once, also those in the middle of a turn. The turn goes on when its await returns; whatever it then asks of
+     * its dropped activation must not turn into an HTTP 500 (found by the fault checker in cluster mode: a lock
+     * grant whose write was in flight when the silo read itself dead answered 500 "cannot register timers").
+     */
+    [Fact]
+    public async Task Invoke_ActivationAbortedBeforeTheTurnWrites_WriteRefusedAsSiloUnavailable()
+    {
+        await using var silo = await TestSilo.StartAsync();
+        var grain = silo.Grain("abort-before-write");
+        var id = TestSilo.Id("abort-before-write");
+        Assert.Equal(1, await grain.IncrementAsync());
+
+        var call = grain.CommitAndArmTimerAsync("abort-before-write-gate", gateAfterWrite: false);
+        await Eventually.TrueAsync(() => silo.Probe.Events.Contains("abort-before-write:commit-start"), "the turn is running");
+        silo.Catalog.AbortAll("declared dead by the cluster");
+        silo.Probe.Open("abort-before-write-gate");
+
+        // Nothing was written: the caller may retry (503), and a fresh activation serves it.
+        await Assert.ThrowsAsync<SiloUnavailableException>(() => call.WaitAsync(Patience));
+        Assert.Equal(1, silo.Storage.Get<CounterState>(TestGrain.StateName, id)!.Count);
+    }
+
+    [Fact]
+    public async Task Invoke_ActivationAbortedWhileItsWriteIsInFlight_TurnCompletesWithTheCommittedResult()
+    {
+        await using var silo = await TestSilo.StartAsync();
+        var grain = silo.Grain("abort-after-write");
+        var id = TestSilo.Id("abort-after-write");
+
+        var call = grain.CommitAndArmTimerAsync("abort-after-write-gate", gateAfterWrite: true);
+        await Eventually.TrueAsync(() => silo.Probe.Events.Contains("abort-after-write:written"), "the write committed");
+        silo.Catalog.AbortAll("declared dead by the cluster");
+        silo.Probe.Open("abort-after-write-gate");
+
+        // The write is committed, so the result is true; re-arming a timer on the dropped activation is moot (its
+        // timers died with it, and the next activation re-arms from storage), never a failure of the call.
+        Assert.Equal(1, await call.WaitAsync(Patience));
+        Assert.Equal(1, silo.Storage.Get<CounterState>(TestGrain.StateName, id)!.Count);
+        Assert.Equal(0, silo.Catalog.ActivationCount);
+    }
+
     [Fact]
     public async Task Invoke_CallsQueuedBehindStorageFailure_AreRedispatchedInOrderToFreshActivation()
     {

@@ -59,6 +59,13 @@ public interface ITestGrain : ITestGrainBase
 
     /// <summary>The trace id of the Activity current while the call runs (null when none).</summary>
     Task<string?> GetTraceIdAsync();
+
+    /// <summary>
+    /// The shape of a lock grain's commit: increments and writes the counter, then arms a timer (as the lock re-arms
+    /// its deadline timer after every commit); holds its turn on <paramref name="gate"/> before the write, or after
+    /// it when <paramref name="gateAfterWrite"/>.
+    /// </summary>
+    Task<int> CommitAndArmTimerAsync(string gate, bool gateAfterWrite);
 }
 
 /// <summary>The persisted state of <see cref="TestGrain"/>.</summary>
@@ -262,6 +269,27 @@ public sealed class TestGrain : Grain, ITestGrain
     }
 
     public Task<int> GetTimerTicksAsync() => Task.FromResult(_ticks);
+
+    public async Task<int> CommitAndArmTimerAsync(string gate, bool gateAfterWrite)
+    {
+        _probe.Events.Enqueue($"{Key}:commit-start");
+        if (!gateAfterWrite)
+        {
+            await _probe.Gate(gate);
+        }
+
+        _state.State.Count++;
+        await _state.WriteStateAsync();
+        if (gateAfterWrite)
+        {
+            _probe.Events.Enqueue($"{Key}:written");
+            await _probe.Gate(gate);
+        }
+
+        _timer?.Dispose();
+        _timer = GrainContext.RegisterGrainTimer(_ => Task.CompletedTask, TimeSpan.FromHours(1), TimeSpan.FromHours(1), keepAlive: false);
+        return _state.State.Count;
+    }
 
     public Task DeactivateAsync()
     {
