@@ -91,6 +91,30 @@ public sealed class ActivationCollectorTests
     }
 
     [Fact]
+    public async Task Collect_ThresholdReachedOverTwoPasses_NextPassReleasesMemory()
+    {
+        await using var silo = await TestSilo.StartAsync(new Dictionary<string, string?>(Collection)
+        {
+            ["GrainCollection:ReleaseMemoryAfterCollecting"] = "2",
+        });
+        var collector = silo.Services.GetRequiredService<ActivationCollector>();
+        var releases = 0;
+        collector.ReleaseMemory = () => Interlocked.Increment(ref releases);
+        await silo.Grain("early").PingAsync();
+        silo.Clock.Advance(Minute * 5);
+        await silo.Grain("late").PingAsync();
+
+        silo.Clock.Advance(Minute * 5);
+        await Eventually.TrueAsync(() => silo.Catalog.ActivationCount == 1, "the early activation collected");
+        silo.Clock.Advance(Minute * 5);
+        await Eventually.TrueAsync(() => silo.Catalog.ActivationCount == 0, "the late activation collected");
+        Assert.Equal(0, Volatile.Read(ref releases));
+
+        silo.Clock.Advance(Minute);
+        Assert.Equal(1, Volatile.Read(ref releases));
+    }
+
+    [Fact]
     public async Task Collect_PassBelowThreshold_NeverReleasesMemory()
     {
         await using var silo = await TestSilo.StartAsync(new Dictionary<string, string?>(Collection)
