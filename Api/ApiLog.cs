@@ -29,12 +29,6 @@ internal static partial class ApiLog
     [LoggerMessage(4010, LogLevel.Warning, "Force-release of {LockName} by {RequestedBy} because \"{Reason}\": {HoldersRemoved} holder(s) removed, fencing counter now {FencingCounter}")]
     public static partial void ForceReleased(this ILogger logger, string lockName, string requestedBy, string reason, int holdersRemoved, long fencingCounter);
 
-    [LoggerMessage(4011, LogLevel.Warning, "Force-release of {LockName} refused: {RequestedBy} has no admin rights")]
-    public static partial void ForceReleaseForbidden(this ILogger logger, string lockName, string requestedBy);
-
-    [LoggerMessage(4012, LogLevel.Warning, "Api:AllowAnonymousAdmin is on: every caller may force-release locks. Never enable it in production.")]
-    public static partial void AnonymousAdminEnabled(this ILogger logger);
-
     [LoggerMessage(4020, LogLevel.Warning, "{Method} {Path} answered 503: {Reason}")]
     public static partial void Unavailable(this ILogger logger, string method, string path, string reason, Exception exception);
 

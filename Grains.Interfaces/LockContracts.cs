@@ -26,6 +26,18 @@ public sealed record AcquireCommand
 
     /// <summary>A lease the caller believes it holds; if it still holds the lock, that lease is returned.</summary>
     public string? LeaseId { get; init; }
+
+    /// <summary>
+    /// The authenticated principal asking (recorded with its lease or queue place), or null when the caller is not
+    /// identified. Counted against <see cref="MaxLeasesPerPrincipal"/>.
+    /// </summary>
+    public string? Principal { get; init; }
+
+    /// <summary>
+    /// Most leases and queue places <see cref="Principal"/> may have on this lock; a new request beyond it is answered
+    /// <see cref="AcquireStatus.LeaseLimit"/>. 0 (the default) means no bound.
+    /// </summary>
+    public int MaxLeasesPerPrincipal { get; init; }
 }
 
 /// <summary>The outcome of an acquire or poll.</summary>
@@ -48,6 +60,12 @@ public enum AcquireStatus
 
     /// <summary>The waiter queue is at its bound (<c>Locks:MaxQueueLength</c>); the request was not queued.</summary>
     QueueFull = 5,
+
+    /// <summary>
+    /// The request's principal already has <see cref="AcquireCommand.MaxLeasesPerPrincipal"/> leases and queue places on
+    /// this lock; the request was neither granted nor queued.
+    /// </summary>
+    LeaseLimit = 6,
 }
 
 /// <summary>A lease on a lock: the proof of holding it.</summary>

@@ -61,6 +61,10 @@ public sealed class LockHolder
 
     /// <summary>What a renew without a TTL extends by (the TTL last asked for).</summary>
     public TimeSpan Ttl { get; set; }
+
+    /// <summary>The authenticated principal that acquired the lease (for per-principal bounds); null when not given.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Principal { get; set; }
 }
 
 /// <summary>A request waiting in the queue.</summary>
@@ -86,6 +90,10 @@ public sealed class LockWaiter
     /// gets a short first lease, and after a further <c>WaiterGrace</c> the waiter is abandoned.
     /// </summary>
     public DateTimeOffset PollDeadline { get; set; }
+
+    /// <summary>The authenticated principal that asked (for per-principal bounds); null when not given.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Principal { get; set; }
 }
 
 /// <summary>A recently ended lease.</summary>
@@ -105,4 +113,12 @@ public sealed class LockTombstone
 
     /// <summary>When the lease ended.</summary>
     public DateTimeOffset EndedAt { get; set; }
+
+    /// <summary>Who force-released the lease (only for <see cref="LeaseLostReason.ForceReleased"/>).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? ForcedBy { get; set; }
+
+    /// <summary>Why the lease was force-released (only for <see cref="LeaseLostReason.ForceReleased"/>).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? ForceReason { get; set; }
 }

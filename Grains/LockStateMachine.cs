@@ -180,11 +180,20 @@ internal sealed class LockStateMachine(string name, LockOptions options, Func<st
             return new(Outcome(state, AcquireStatus.LeaseEnded, reason: ended.Reason), changes);
         }
 
-        // A new request. No barging: granted at once only when nobody is queued ahead.
+        // A new request. A principal's leases and queue places on one lock are bounded (an abuse limit: shared leases
+        // and waiters otherwise grow the lock's state without bound); repeats above were answered before this check.
+        if (command is { Principal: { } principal, MaxLeasesPerPrincipal: > 0 }
+            && CountOf(state, principal) >= command.MaxLeasesPerPrincipal)
+        {
+            return new(Outcome(state, AcquireStatus.LeaseLimit), changes);
+        }
+
+        // No barging: granted at once only when nobody is queued ahead.
         var ttl = ClampTtl(command.Ttl);
         if (state.Waiters.Count == 0 && IsCompatible(state, mode))
         {
             var holder = Grant(state, now, requestId, owner, mode, ttl, ttl, changes);
+            holder.Principal = command.Principal;
             return new(Granted(state, holder), changes);
         }
 
@@ -207,6 +216,7 @@ internal sealed class LockStateMachine(string name, LockOptions options, Func<st
             Ttl = ttl,
             EnqueuedAt = now,
             PollDeadline = now + wait,
+            Principal = command.Principal,
         });
         var position = state.Waiters.Count;
         changes.MarkChanged();
@@ -334,7 +344,7 @@ internal sealed class LockStateMachine(string name, LockOptions options, Func<st
         var removed = state.Holders.Count;
         foreach (var holder in state.Holders)
         {
-            EndLease(state, holder, LeaseLostReason.ForceReleased, now, changes);
+            EndLease(state, holder, LeaseLostReason.ForceReleased, now, changes, requestedBy, reason);
             changes.Add(new LockEvent(LockEventKind.ForceReleased, holder.Owner, holder.Mode, holder.RequestId)
             {
                 FencingToken = holder.FencingToken,
@@ -538,7 +548,7 @@ internal sealed class LockStateMachine(string name, LockOptions options, Func<st
             // that comes back (poll or repeat) sees the real deadline and renews.
             var ttl = ClampTtl(waiter.Ttl);
             var firstTtl = now > waiter.PollDeadline && options.WaiterGrace < ttl ? options.WaiterGrace : ttl;
-            Grant(state, now, waiter.RequestId, waiter.Owner, waiter.Mode, ttl, firstTtl, changes);
+            Grant(state, now, waiter.RequestId, waiter.Owner, waiter.Mode, ttl, firstTtl, changes).Principal = waiter.Principal;
             changes.AddLeftQueue(waiter.RequestId);
             granted++;
         }
@@ -569,8 +579,25 @@ internal sealed class LockStateMachine(string name, LockOptions options, Func<st
         return holder;
     }
 
+    /// <summary>How many leases and queue places <paramref name="principal"/> has on this lock.</summary>
+    private static int CountOf(LockState state, string principal)
+    {
+        var count = 0;
+        foreach (var holder in state.Holders)
+        {
+            count += holder.Principal == principal ? 1 : 0;
+        }
+
+        foreach (var waiter in state.Waiters)
+        {
+            count += waiter.Principal == principal ? 1 : 0;
+        }
+
+        return count;
+    }
+
     /// <summary>Remembers an ended lease (the caller removes it from the holders), keeping at most MaxTombstones.</summary>
-    private void EndLease(LockState state, LockHolder holder, LeaseLostReason reason, DateTimeOffset now, LockChanges changes)
+    private void EndLease(LockState state, LockHolder holder, LeaseLostReason reason, DateTimeOffset now, LockChanges changes, string? by = null, string? why = null)
     {
         changes.MarkChanged();
         var max = Math.Max(0, options.MaxTombstones);
@@ -592,6 +619,8 @@ internal sealed class LockStateMachine(string name, LockOptions options, Func<st
             Reason = reason,
             FencingToken = holder.FencingToken,
             EndedAt = now,
+            ForcedBy = by,
+            ForceReason = why,
         });
     }
 

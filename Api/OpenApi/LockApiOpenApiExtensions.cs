@@ -27,6 +27,7 @@ public static class LockApiOpenApiExtensions
                 ? nameof(Duration)
                 : OpenApiOptions.CreateDefaultSchemaReferenceId(type);
             options.AddDocumentTransformer(DescribeDocumentAsync);
+            options.AddDocumentTransformer(Security.OpenApiSecurity.DescribeAsync);
             options.AddSchemaTransformer(DescribeSchemaAsync);
             options.AddOperationTransformer(DescribeOperationAsync);
         });
@@ -57,7 +58,10 @@ public static class LockApiOpenApiExtensions
                 "and idempotent, long-polling acquire.\n\n" +
                 "Durations in requests (`ttl`, `wait`) are either an integer number of milliseconds (`30000`) or an " +
                 "ISO-8601 duration string (`\"PT30S\"`). Responses give instants as ISO-8601 UTC and remaining time as " +
-                "`ttlMs`. Every error is an RFC 9457 problem details object with a stable `code`.",
+                "`ttlMs`. Every error is an RFC 9457 problem details object with a stable `code`.\n\n" +
+                "Authenticate with an API key (`X-Api-Key` header) or a bearer token (`Authorization: Bearer <jwt>`); use " +
+                "\"Authorize\" above. Roles: `client` (acquire, renew, release, validate), `viewer` (state, list, cluster), " +
+                "`admin` (force-release and everything). A principal only sees and uses locks within its name prefixes.",
         };
         return Task.CompletedTask;
     }

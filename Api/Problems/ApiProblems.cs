@@ -17,7 +17,10 @@ public static class ProblemCodes
     /// <summary>400: the body is not JSON, or a value has the wrong JSON type; <c>errors</c> names the JSON path.</summary>
     public const string InvalidJson = "invalid-json";
 
-    /// <summary>403: force-release without admin rights.</summary>
+    /// <summary>401: no credentials, or bad ones (an unknown API key; a forged, expired or foreign bearer token).</summary>
+    public const string Unauthorized = "unauthorized";
+
+    /// <summary>403: the principal lacks the role the endpoint needs, or the lock is outside its prefixes.</summary>
     public const string Forbidden = "forbidden";
 
     /// <summary>404: no such route.</summary>
@@ -43,6 +46,12 @@ public static class ProblemCodes
 
     /// <summary>429: the lock's waiter queue is full.</summary>
     public const string QueueFull = "queue-full";
+
+    /// <summary>429: the principal sent more requests than Security:RateLimit allows; see <c>Retry-After</c>.</summary>
+    public const string RateLimited = "rate-limited";
+
+    /// <summary>429: the principal already has Security:MaxLeasesPerPrincipalPerLock leases and queue places on the lock.</summary>
+    public const string LeaseLimit = "lease-limit";
 
     /// <summary>503: the silo or its storage cannot serve the request now; retry after <c>Retry-After</c>.</summary>
     public const string Unavailable = "unavailable";
@@ -84,6 +93,7 @@ internal static class ApiProblems
     private static readonly Dictionary<int, (string Code, string Title)> ByStatus = new()
     {
         [StatusCodes.Status400BadRequest] = (ProblemCodes.InvalidRequest, "Invalid request"),
+        [StatusCodes.Status401Unauthorized] = (ProblemCodes.Unauthorized, "Unauthorized"),
         [StatusCodes.Status403Forbidden] = (ProblemCodes.Forbidden, "Forbidden"),
         [StatusCodes.Status404NotFound] = (ProblemCodes.NotFound, "Not found"),
         [StatusCodes.Status405MethodNotAllowed] = (ProblemCodes.MethodNotAllowed, "Method not allowed"),
@@ -97,6 +107,7 @@ internal static class ApiProblems
     private static readonly Dictionary<int, string> TypeByStatus = new()
     {
         [400] = "https://www.rfc-editor.org/rfc/rfc9110#section-15.5.1",
+        [401] = "https://www.rfc-editor.org/rfc/rfc9110#section-15.5.2",
         [403] = "https://www.rfc-editor.org/rfc/rfc9110#section-15.5.4",
         [404] = "https://www.rfc-editor.org/rfc/rfc9110#section-15.5.5",
         [405] = "https://www.rfc-editor.org/rfc/rfc9110#section-15.5.6",

@@ -33,6 +33,20 @@ public sealed class SiloOptions
 
     /// <summary>The local IP address the silo transport listens on. Default: every interface.</summary>
     public string? ListenAddress { get; set; }
+
+    /// <summary>
+    /// The shared secret that authenticates calls between the silos and gateways of a cluster (HMAC signatures; the
+    /// secret itself is never sent). At least 32 characters of random data, the same on every member. Required for a
+    /// cluster outside the Development environment. Default none.
+    /// </summary>
+    public string? ClusterSecret { get; set; }
+
+    /// <summary>
+    /// A second secret also accepted on incoming requests (never used to sign), for rotating
+    /// <see cref="ClusterSecret"/> without stopping the cluster: roll it out as the alternate, then swap the two,
+    /// then remove the alternate. Default none.
+    /// </summary>
+    public string? AlternateClusterSecret { get; set; }
 }
 
 /// <summary>When idle activations are collected (configuration section <c>GrainCollection</c>); as Orleans' options.</summary>

@@ -42,7 +42,7 @@ internal sealed class SiloTransportClient : IDisposable
     private readonly ClusterMembershipOptions _options;
     private readonly ConcurrentDictionary<SiloAddress, CancellationTokenSource> _silos = new();
 
-    public SiloTransportClient(IOptions<ClusterMembershipOptions> options)
+    public SiloTransportClient(IOptions<ClusterMembershipOptions> options, ClusterSecretAuthenticator authenticator)
     {
         _options = options.Value;
         var handler = new SocketsHttpHandler
@@ -56,7 +56,7 @@ internal sealed class SiloTransportClient : IDisposable
             UseProxy = false,
             AllowAutoRedirect = false,
         };
-        _http = new HttpClient(handler)
+        _http = new HttpClient(new SiloRequestSigningHandler(authenticator) { InnerHandler = handler })
         {
             DefaultRequestVersion = HttpVersion.Version20,
             DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,

@@ -37,8 +37,11 @@ internal interface ISiloMessageHandler
  */
 
 /// <summary>The silo's HTTP/2 listener for other silos (port <c>Silo:SiloPort</c>).</summary>
-internal sealed class SiloTransportServer(ILoggerFactory loggerFactory) : IAsyncDisposable
+internal sealed class SiloTransportServer(ILoggerFactory loggerFactory, ClusterSecretAuthenticator authenticator) : IAsyncDisposable
 {
+    /// <summary>The largest request body accepted (calls carry a few hundred bytes of JSON).</summary>
+    private const int MaxRequestBytes = 1024 * 1024;
+
     public const string InvokePath = "/silo/v1/invoke";
     public const string ProbePath = "/silo/v1/probe";
     public const string GossipPath = "/silo/v1/gossip";
@@ -136,11 +139,26 @@ internal sealed class SiloTransportServer(ILoggerFactory loggerFactory) : IAsync
 
         try
         {
+            // The whole body first: the signature covers it, and nothing is parsed before it is checked.
+            var body = await ReadBodyAsync(context);
+            if (body is null)
+            {
+                context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+                return;
+            }
+
+            if (authenticator.Verify(context.Request, body) is { } refused)
+            {
+                authenticator.LogRefused(path ?? string.Empty, context.Connection.RemoteIpAddress?.ToString() ?? "unknown address", refused);
+                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                return;
+            }
+
             switch (path)
             {
                 case InvokePath:
                 {
-                    var request = await ReadAsync<InvokeRequest>(context);
+                    var request = Read<InvokeRequest>(context, body);
                     var response = await handler.InvokeAsync(request, context.RequestAborted);
                     await context.Response.WriteAsJsonAsync(response, SiloJson.Options, context.RequestAborted);
                     break;
@@ -148,7 +166,7 @@ internal sealed class SiloTransportServer(ILoggerFactory loggerFactory) : IAsync
 
                 case ProbePath:
                 {
-                    var response = handler.Probe(await ReadAsync<ProbeRequest>(context));
+                    var response = handler.Probe(Read<ProbeRequest>(context, body));
                     if (response is null)
                     {
                         context.Response.StatusCode = StatusCodes.Status404NotFound;
@@ -162,7 +180,7 @@ internal sealed class SiloTransportServer(ILoggerFactory loggerFactory) : IAsync
                 }
 
                 case GossipPath:
-                    await handler.GossipAsync(await ReadAsync<GossipRequest>(context), context.RequestAborted);
+                    await handler.GossipAsync(Read<GossipRequest>(context, body), context.RequestAborted);
                     context.Response.StatusCode = StatusCodes.Status204NoContent;
                     break;
                 default:
@@ -181,7 +199,31 @@ internal sealed class SiloTransportServer(ILoggerFactory loggerFactory) : IAsync
         }
     }
 
-    private static async Task<T> ReadAsync<T>(HttpContext context)
-        => await context.Request.ReadFromJsonAsync<T>(SiloJson.Options, context.RequestAborted)
+    private static T Read<T>(HttpContext context, byte[] body)
+        => (body.Length == 0 ? default : JsonSerializer.Deserialize<T>(body, SiloJson.Options))
             ?? throw new JsonException(string.Create(CultureInfo.InvariantCulture, $"The body of {context.Request.Path} is empty."));
+
+    /// <summary>The request body, or null when it is larger than <see cref="MaxRequestBytes"/>.</summary>
+    private static async Task<byte[]?> ReadBodyAsync(HttpContext context)
+    {
+        if (context.Request.ContentLength > MaxRequestBytes)
+        {
+            return null;
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
+        {
+            if (buffer.Length + read > MaxRequestBytes)
+            {
+                return null;
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.ToArray();
+    }
 }

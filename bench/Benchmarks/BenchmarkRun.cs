@@ -316,9 +316,10 @@ internal sealed class BenchmarkRun(BenchOptions options)
             arguments.Add($"--Storage:SqlitePath={Path.Combine(options.WorkDirectory, $"service-{_run}{suffix}.db")}");
         }
 
-        // Anonymous access, as the benchmark measures the lock service and not its authentication (ignored by an Api
-        // without the security middleware).
+        // The benchmark's clients send no credentials and measure the lock service, not its abuse limits.
         arguments.Add("--Security:AllowAnonymous=true");
+        arguments.Add("--Security:RateLimit:TokenLimit=0");
+
         if (collectionAge is { } age)
         {
             arguments.Add($"--GrainCollection:CollectionAge={age:c}");
@@ -370,8 +371,8 @@ internal sealed class BenchmarkRun(BenchOptions options)
     /// <summary>Silos of the service-cluster system.</summary>
     private const int ClusterSilos = 3;
 
-    /// <summary>A random secret shared by the silos of this run's clusters (ignored by an Api without cluster security).</summary>
-    private readonly string _clusterSecret = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+    /// <summary>A random secret shared by the silos of this run's clusters (a cluster outside Development needs one).</summary>
+    private readonly string _clusterSecret = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
 
     /// <summary>Silo settings of a service on PostgreSQL: loopback only, a free silo port each, this run's cluster secret.</summary>
     private IEnumerable<string> ClusterArguments() =>
@@ -405,7 +406,8 @@ internal sealed class BenchmarkRun(BenchOptions options)
             {
                 List<string> arguments =
                 [
-                    "--Storage:Provider=Postgres", $"--ConnectionStrings:Postgres={database}", "--Security:AllowAnonymous=true", .. ClusterArguments(),
+                    "--Storage:Provider=Postgres", $"--ConnectionStrings:Postgres={database}",
+                    "--Security:AllowAnonymous=true", "--Security:RateLimit:TokenLimit=0", .. ClusterArguments(),
                 ];
                 hosts.Add(await ProcessHost.StartAsync($"{id}-{i}", dll, arguments, options.WorkDirectory, new Uri("health/live", UriKind.Relative)));
                 https.Add(Http.CreateClient(hosts[^1].BaseAddress));

@@ -249,6 +249,11 @@ internal static class FaultRun
             ["Silo__SiloPort"] = FreeSiloPort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Silo__AdvertisedAddress"] = "127.0.0.1",
             ["Silo__ListenAddress"] = "127.0.0.1",
+            // A cluster outside Development needs its secret (random per run); the checker's clients are anonymous
+            // and must not be rate limited (they measure the lock protocol, not the abuse limits).
+            ["Silo__ClusterSecret"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
+            ["Security__AllowAnonymous"] = "true",
+            ["Security__RateLimit__TokenLimit"] = "0",
             ["Locks__RecoveryGrace"] = "00:00:05",
             ["Locks__WaiterGrace"] = "00:00:05",
         };

@@ -298,10 +298,10 @@ public sealed class LockApiTests(PostgresServiceFixture fixture) : IClassFixture
         var lease = (await client.AcquireAsync(name, new { ttl = 60_000 })).Expect(HttpStatusCode.OK).Json;
 
         var forbidden = (await client.ForceReleaseAsync(name, "nope", adminKey: null)).Expect(HttpStatusCode.Forbidden);
-        var wrongKey = (await client.ForceReleaseAsync(name, "nope", adminKey: "guess")).Expect(HttpStatusCode.Forbidden);
+        var wrongKey = (await client.ForceReleaseAsync(name, "nope", adminKey: "guess")).Expect(HttpStatusCode.Unauthorized);
 
         Assert.Equal("forbidden", forbidden.Code);
-        Assert.Equal("forbidden", wrongKey.Code);
+        Assert.Equal("unauthorized", wrongKey.Code);
         var state = (await client.GetStateAsync(name)).Expect(HttpStatusCode.OK).Json;
         Assert.Equal(lease["fencingToken"]!.GetValue<long>(), Assert.Single(state["holders"]!.AsArray())!["fencingToken"]!.GetValue<long>());
     }

@@ -9,14 +9,14 @@ public sealed class OpenApiTests(PostgresServiceFixture fixture) : IClassFixture
 {
     public static TheoryData<string, string, int[]> Operations => new()
     {
-        { "/locks/{name}/acquire", "post", [200, 400, 409, 410, 413, 415, 429, 503] },
-        { "/locks/{name}/renew", "post", [200, 400, 410, 413, 415, 503] },
-        { "/locks/{name}/release", "post", [204, 400, 410, 413, 415, 503] },
-        { "/locks/{name}/validate", "post", [200, 400, 413, 415, 503] },
-        { "/locks/{name}/force-release", "post", [204, 400, 403, 413, 415, 503] },
-        { "/locks/{name}", "get", [200, 400, 503] },
-        { "/locks", "get", [200, 400, 503] },
-        { "/cluster", "get", [200] },
+        { "/locks/{name}/acquire", "post", [200, 400, 401, 403, 409, 410, 413, 415, 429, 503] },
+        { "/locks/{name}/renew", "post", [200, 400, 401, 403, 410, 413, 415, 429, 503] },
+        { "/locks/{name}/release", "post", [204, 400, 401, 403, 410, 413, 415, 429, 503] },
+        { "/locks/{name}/validate", "post", [200, 400, 401, 403, 413, 415, 429, 503] },
+        { "/locks/{name}/force-release", "post", [204, 400, 401, 403, 413, 415, 429, 503] },
+        { "/locks/{name}", "get", [200, 400, 401, 403, 429, 503] },
+        { "/locks", "get", [200, 400, 401, 403, 429, 503] },
+        { "/cluster", "get", [200, 401, 403, 429] },
     };
 
     private async Task<JsonNode> GetDocumentAsync()

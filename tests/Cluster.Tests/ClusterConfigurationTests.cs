@@ -146,6 +146,7 @@ public sealed class ClusterConfigurationTests
     private static IHost Build(Dictionary<string, string?> settings, Action<IServiceCollection>? configureServices = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Silo:ClusterSecret"] = OrleansLocks.Testing.TestSecrets.ClusterSecret });
         builder.Configuration.AddInMemoryCollection(settings);
         configureServices?.Invoke(builder.Services);
         builder.Services.AddGrainRuntime(builder.Configuration).AddGrainStorage(builder.Configuration).AddLockGrains(builder.Configuration);

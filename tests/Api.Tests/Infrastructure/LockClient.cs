@@ -50,7 +50,7 @@ public sealed class LockClient(HttpClient http) : IDisposable
             HttpMethod.Post,
             $"/locks/{name}/force-release",
             JsonSerializer.Serialize(new { reason }),
-            headers: adminKey is null ? null : new Dictionary<string, string> { ["X-Admin-Key"] = adminKey });
+            headers: adminKey is null ? null : new Dictionary<string, string> { ["X-Api-Key"] = adminKey });
 
     public Task<ApiResponse> GetStateAsync(string name) => SendAsync(HttpMethod.Get, $"/locks/{name}");
 

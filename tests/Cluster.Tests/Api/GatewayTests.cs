@@ -26,6 +26,8 @@ public sealed class GatewayTests(ITestOutputHelper output) : IAsyncLifetime
             ["Storage:PostgresConnectionString"] = _cluster.ConnectionString,
             ["Silo:ServiceId"] = _cluster.ServiceId,
             ["Silo:ClusterId"] = _cluster.ClusterId,
+            ["Silo:ClusterSecret"] = OrleansLocks.Testing.TestSecrets.ClusterSecret,
+            ["Security:AllowAnonymous"] = "true",
         });
     }
 
@@ -117,6 +119,8 @@ public sealed class GatewayConfigurationTests
             builder.UseEnvironment("Testing");
             builder.UseSetting("Api:Mode", "Gateway");
             builder.UseSetting("Storage:Provider", "Sqlite");
+            builder.UseSetting("Security:AllowAnonymous", "true");
+            builder.UseSetting("Silo:ClusterSecret", OrleansLocks.Testing.TestSecrets.ClusterSecret);
             builder.ConfigureLogging(logging => logging.ClearProviders());
         });
 
@@ -133,6 +137,8 @@ public sealed class GatewayConfigurationTests
         {
             builder.UseEnvironment("Testing");
             builder.UseSetting("Api:Mode", "Sidecar");
+            builder.UseSetting("Security:AllowAnonymous", "true");
+            builder.UseSetting("Silo:ClusterSecret", OrleansLocks.Testing.TestSecrets.ClusterSecret);
             builder.ConfigureLogging(logging => logging.ClearProviders());
         });
 

@@ -46,6 +46,11 @@ internal sealed class SiloProcess : IDisposable
         start.Environment["DOTNET_ENVIRONMENT"] = "Testing";
         start.Environment["Logging__LogLevel__Default"] = "Information";
         start.Environment["Logging__LogLevel__Microsoft"] = "Warning";
+
+        // Outside Development a cluster needs its secret and the Api a way to authenticate; tests may override both.
+        start.Environment["Silo__ClusterSecret"] = OrleansLocks.Testing.TestSecrets.ClusterSecret;
+        start.Environment["Security__AllowAnonymous"] = "true";
+        start.Environment["Security__RateLimit__TokenLimit"] = "0";
         foreach (var (key, value) in settings)
         {
             start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;

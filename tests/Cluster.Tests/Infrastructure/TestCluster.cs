@@ -90,6 +90,7 @@ internal sealed class TestCluster : IAsyncDisposable
             ["Silo:AdvertisedAddress"] = "127.0.0.1",
             ["Silo:ListenAddress"] = "127.0.0.1",
             ["Cluster:Enabled"] = "true",
+            ["Silo:ClusterSecret"] = OrleansLocks.Testing.TestSecrets.ClusterSecret,
         };
         string? database = null;
         if (backend == ClusterBackend.Postgres)
@@ -154,7 +155,18 @@ internal sealed class TestCluster : IAsyncDisposable
             .AddLockGrains(builder.Configuration);
         var host = builder.Build();
         var silo = new TestSilo(name, host);
-        await host.StartAsync();
+        try
+        {
+            await host.StartAsync();
+        }
+        catch
+        {
+            // A silo that failed to start (e.g. could not join) must not keep its silo port open for the test's rest.
+            await host.StopAsync(CancellationToken.None);
+            host.Dispose();
+            throw;
+        }
+
         lock (_silos)
         {
             _silos.Add(silo);

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -14,6 +15,15 @@ namespace OrleansLocks.Faults.Tests.Fuzzing;
 /// <summary>The real service in process (WebApplicationFactory) on a fresh database of a real PostgreSQL.</summary>
 public sealed class FuzzServiceFactory(string connectionString) : WebApplicationFactory<Program>
 {
+    /// <summary>The API key every fuzz request carries.</summary>
+    public const string ApiKey = "fuzz-client-key-0123456789abcdef";
+
+    protected override void ConfigureClient(HttpClient client)
+    {
+        base.ConfigureClient(client);
+        client.DefaultRequestHeaders.Add("X-Api-Key", ApiKey);
+    }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
@@ -25,7 +35,15 @@ public sealed class FuzzServiceFactory(string connectionString) : WebApplication
         builder.UseSetting("Silo:SiloPort", "0");
         builder.UseSetting("Silo:AdvertisedAddress", "127.0.0.1");
         builder.UseSetting("Silo:ListenAddress", "127.0.0.1");
-        builder.UseSetting("Api:AllowAnonymousAdmin", "false");
+        builder.UseSetting("Silo:ClusterSecret", TestSecrets.ClusterSecret);
+
+        // A client and viewer on every lock, without admin rights: force-release stays refused (403), as before.
+        builder.UseSetting("Security:ApiKeys:0:Name", "fuzzer");
+        builder.UseSetting("Security:ApiKeys:0:KeyHash", Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(ApiKey))));
+        builder.UseSetting("Security:ApiKeys:0:Roles:0", "client");
+        builder.UseSetting("Security:ApiKeys:0:Roles:1", "viewer");
+        builder.UseSetting("Security:ApiKeys:0:Prefixes:0", "*");
+        builder.UseSetting("Security:RateLimit:TokenLimit", "0");
         builder.ConfigureLogging(logging => logging.ClearProviders().SetMinimumLevel(LogLevel.Warning));
     }
 }
