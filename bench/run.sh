@@ -117,6 +117,12 @@ log "Redis $(redis-server --version | sed -E 's/.*v=([^ ]+).*/\1/') on 127.0.0.1
 log "building the load generator and the Api (Release)"
 dotnet build "$root/bench/Benchmarks/Benchmarks.csproj" -c Release -v q -nologo >"$work/build-bench.log" 2>&1 \
   || { tail -30 "$work/build-bench.log"; exit 1; }
+# The probe (a startup hook) that lets the many-names cell read the service's live heap; optional.
+if dotnet build "$root/bench/Probe/Probe.csproj" -c Release -v q -nologo -o "$work/probe-bin" >"$work/build-probe.log" 2>&1; then
+  export BENCH_PROBE_DLL="$work/probe-bin/OrleansLocks.BenchProbe.dll"
+else
+  log "the benchmark probe does not build; live-heap figures will be missing (see $work/build-probe.log)"
+fi
 if [[ -n "${BENCH_API_DLL:-}" ]]; then
   api_dll="$BENCH_API_DLL"   # an Api built elsewhere (another branch, another configuration), used as it is
 elif api_dll="$root/Api/bin/Release/net10.0/OrleansLocks.Api.dll"; ! dotnet build "$root/Api/Api.csproj" -c Release -v q -nologo >"$work/build-api.log" 2>&1; then

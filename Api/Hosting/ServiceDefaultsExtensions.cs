@@ -67,6 +67,9 @@ public static class ServiceDefaultsExtensions
 
         // The web defaults read numbers from strings; the contract says integers are JSON numbers.
         options.NumberHandling = JsonNumberHandling.Strict;
+
+        // Generated metadata for the hot request/response types first; reflection for everything else.
+        options.TypeInfoResolverChain.Insert(0, Models.ApiJsonContext.Default);
     }
 
     private static Task WriteHealthAsync(HttpContext context, HealthReport report)

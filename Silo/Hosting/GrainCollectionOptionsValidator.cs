@@ -15,6 +15,12 @@ internal sealed class GrainCollectionOptionsValidator : IValidateOptions<GrainCo
         Check(options.CollectionQuantum, nameof(GrainCollectionOptions.CollectionQuantum));
         Check(options.ActivationTimeout, nameof(GrainCollectionOptions.ActivationTimeout));
         Check(options.DeactivationTimeout, nameof(GrainCollectionOptions.DeactivationTimeout));
+        if (options.ReleaseMemoryAfterCollecting < 0)
+        {
+            failures.Add(
+                $"{GrainCollectionOptions.SectionName}:{nameof(GrainCollectionOptions.ReleaseMemoryAfterCollecting)} must be 0 (off) or positive (was {options.ReleaseMemoryAfterCollecting}).");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
 
         void Check(TimeSpan value, string setting)

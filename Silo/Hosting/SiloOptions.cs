@@ -68,4 +68,11 @@ public sealed class GrainCollectionOptions
 
     /// <summary>How long a graceful deactivation may take. Default 30 s.</summary>
     public TimeSpan DeactivationTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Once idle collection has deactivated this many activations (counted across passes since the last time), the next
+    /// pass (one quantum later, when those deactivations have run) first compacts the heap and returns the freed memory
+    /// to the operating system, so the process shrinks back after a burst of names. 0 turns it off. Default 10 000.
+    /// </summary>
+    public int ReleaseMemoryAfterCollecting { get; set; } = 10_000;
 }

@@ -10,6 +10,17 @@ namespace OrleansLocks.Silo.Runtime;
 /// keep-alive timer are deactivated (inside their turn loop, with <c>ActivationIdle</c>), so memory follows the
 /// working set rather than every name ever used. A pass is one sweep over the catalog; passes never overlap.
 /// </summary>
+/// <remarks>
+/// Giving memory back. Collected activations become garbage, but after a burst of names nothing may allocate for a
+/// long time, so no collection runs and the process keeps the memory it grew to (measured: 3.5× its baseline RSS after
+/// 100 000 names, with every activation collected). So when a pass deactivated at least
+/// <see cref="GrainCollectionOptions.ReleaseMemoryAfterCollecting"/> activations were collected (counted across passes,
+/// as a burst is collected over several), the next pass — by then those deactivations have run — first runs one
+/// blocking, compacting full collection in <see cref="GCCollectionMode.Aggressive"/> mode, which also decommits the free
+/// space. It pauses the process for about as long as a full collection of the live heap takes (tens of milliseconds
+/// for a few hundred MB on the benchmark machine), at most once per pass and once per that many collected activations,
+/// so a steady trickle of collections costs one such collection per threshold, not one per pass.
+/// </remarks>
 internal sealed class ActivationCollector(
     Catalog catalog,
     TimeProvider timeProvider,
@@ -19,6 +30,12 @@ internal sealed class ActivationCollector(
     private readonly Lock _lock = new();
     private ITimer? _timer;
     private int _collecting;
+    private bool _releaseMemoryNextPass;
+    private long _collectedSinceRelease;
+
+    /// <summary>How memory is returned after a large pass; replaceable by tests.</summary>
+    internal Action ReleaseMemory { get; set; } = static () =>
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
 
     public void Start()
     {
@@ -59,8 +76,26 @@ internal sealed class ActivationCollector(
 
         try
         {
+            if (_releaseMemoryNextPass)
+            {
+                _releaseMemoryNextPass = false;
+                var before = GC.GetGCMemoryInfo().TotalCommittedBytes;
+                var started = timeProvider.GetTimestamp();
+                ReleaseMemory();
+                logger.MemoryReleased(before, GC.GetGCMemoryInfo().TotalCommittedBytes, timeProvider.GetElapsedTime(started).TotalMilliseconds);
+            }
+
             var (collected, total) = catalog.CollectIdleActivations();
             logger.CollectionPass(collected, total);
+            // Counted across passes: a burst of names ends over several passes (each collects those idle long enough).
+            var threshold = options.Value.ReleaseMemoryAfterCollecting;
+            _collectedSinceRelease += collected;
+            if (threshold > 0 && _collectedSinceRelease >= threshold)
+            {
+                _releaseMemoryNextPass = true;
+                _collectedSinceRelease = 0;
+            }
+
             return collected;
         }
         catch (Exception e)

@@ -32,6 +32,9 @@ internal static partial class RuntimeLog
     [LoggerMessage(1007, LogLevel.Debug, "Collection pass: {Collected} idle activation(s) of {Total} collected")]
     public static partial void CollectionPass(this ILogger logger, int collected, int total);
 
+    [LoggerMessage(1090, LogLevel.Information, "After a large idle collection, compacted the heap to return memory: committed {CommittedBefore} -> {CommittedAfter} bytes in {ElapsedMs:F1} ms")]
+    public static partial void MemoryReleased(this ILogger logger, long committedBefore, long committedAfter, double elapsedMs);
+
     [LoggerMessage(1008, LogLevel.Warning, "Timer callback of {GrainId} failed")]
     public static partial void TimerCallbackFailed(this ILogger logger, Exception exception, GrainId grainId);
 

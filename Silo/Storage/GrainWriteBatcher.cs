@@ -11,9 +11,17 @@ namespace OrleansLocks.Silo.Storage;
  * grains. Each write keeps its own version check; a failed check fails only that write.
  *
  * How: writes queue in FIFO order. Whenever fewer than MaxConcurrentBatches batches are running, a batch is formed at
- * once from what is queued (up to MaxBatchSize) and handed to the backend on the thread pool. There is no timer: an
- * idle system commits a lone write immediately; under load, writes pile up behind the running batches and the next
- * batch takes them all. A batch that finishes forms the next one.
+ * once from what is queued (up to MaxBatchSize) and handed to the backend. There is no timer: an idle system commits
+ * a lone write immediately; under load, writes pile up behind the running batches and the next batch takes them all.
+ * A batch that finishes forms the next one.
+ *
+ * Where a batch starts: a backend whose batch is asynchronous I/O (StartsBatchesInline: PostgreSQL) gets it on the
+ * thread that formed it — the writer's (a grain turn) or the finishing batch's — which runs only the CPU part and
+ * the socket send, up to the first wait for the database; everything after it (the round trip's completion, the
+ * outcomes) runs on the thread pool, because every await on that path uses ConfigureAwait(false) and so never
+ * resumes on the grain's scheduler. That saves one thread-pool hop per batch. A blocking backend (SQLite's
+ * synchronous commit, the in-memory test store) gets the batch on the thread pool instead, so that a grain's turn
+ * never runs a commit.
  *
  * Invariants:
  *  - At most one write per record is in flight (in any running batch). A second write to a record waits in the queue
@@ -25,6 +33,7 @@ namespace OrleansLocks.Silo.Storage;
  *    nothing written), StorageUnavailableException (the batch failed or its outcome is unknown), or cancellation
  *    (only while still queued: once in a batch the caller must learn the real outcome, as the write may commit).
  *  - Continuations never run on the writer: completions are asynchronous.
+ *  - The database round trip never runs on a grain's scheduler: see "Where a batch starts".
  */
 
 /// <summary>Queues version-checked writes and commits them in batches through an <see cref="IGrainStorageBackend"/>.</summary>
@@ -93,6 +102,11 @@ internal sealed class GrainWriteBatcher : IAsyncDisposable
         }
 
         Start(batches);
+        if (!cancellationToken.CanBeCanceled)
+        {
+            return await queued.Completion.Task;
+        }
+
         using (cancellationToken.Register(static state => ((QueuedWrite)state!).Cancel(), queued))
         {
             return await queued.Completion.Task;
@@ -189,8 +203,16 @@ internal sealed class GrainWriteBatcher : IAsyncDisposable
 
         foreach (var batch in batches)
         {
-            // On the thread pool: the caller (a grain turn) must not run the database round trip inline.
-            _ = Task.Run(() => RunBatchAsync(batch));
+            if (_backend.StartsBatchesInline)
+            {
+                // Up to the backend's first wait for the database, then on the thread pool (see the design note).
+                _ = RunBatchAsync(batch);
+            }
+            else
+            {
+                // On the thread pool: the caller (a grain turn) must not run a blocking commit inline.
+                _ = Task.Run(() => RunBatchAsync(batch));
+            }
         }
     }
 
@@ -209,7 +231,7 @@ internal sealed class GrainWriteBatcher : IAsyncDisposable
         try
         {
             // No cancellation: a batch that was sent must run to a known end (or fail by the command timeout).
-            versions = await _backend.ExecuteBatchAsync(writes, CancellationToken.None);
+            versions = await _backend.ExecuteBatchAsync(writes, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception e)
         {

@@ -39,6 +39,14 @@ internal interface IGrainStorageBackend : IAsyncDisposable, IDisposable
     int MaxConcurrentBatches { get; }
 
     /// <summary>
+    /// Whether <see cref="ExecuteBatchAsync"/> returns at its first network wait, having done only CPU work and a
+    /// socket send before it, and never resumes on the caller's <see cref="TaskScheduler"/> (every await inside it uses
+    /// ConfigureAwait(false)). Then the batcher may start a batch on the writer's own thread instead of queueing it to
+    /// the thread pool first. False (the default) for backends that block, such as SQLite's synchronous commit.
+    /// </summary>
+    bool StartsBatchesInline => false;
+
+    /// <summary>
     /// Creates or migrates the schema (when <paramref name="createSchema"/>) or verifies that it exists; returns the
     /// schema version found. Idempotent and safe to run from many processes at once. Throws
     /// <see cref="StorageUnavailableException"/> when retrying later may help (the database is unreachable or

@@ -9,7 +9,7 @@ namespace OrleansLocks.Benchmarks;
 internal sealed class BenchOptions
 {
     public static readonly string[] AllSystems =
-        ["service-sqlite", "service-postgres", "etcd", "redis", "pg-advisory", "pg-lease-table", "ceiling-http", "ceiling-pg"];
+        ["service-sqlite", "service-postgres", "service-cluster", "etcd", "redis", "pg-advisory", "pg-lease-table", "ceiling-http", "ceiling-pg"];
 
     public static readonly string[] AllWorkloads = ["uncontended", "hot", "read-mostly", "many-names"];
 
@@ -62,7 +62,7 @@ internal sealed class BenchOptions
         OrleansLocks.Benchmarks run [options]          (normally started by bench/run.sh, which starts the peers)
           --duration <s>          measured seconds per cell (default 3)
           --warmup <s>            warm-up seconds per cell, not measured (default 1)
-          --systems <list>        comma list of: service-sqlite, service-postgres, etcd, redis, pg-advisory,
+          --systems <list>        comma list of: service-sqlite, service-postgres, service-cluster, etcd, redis, pg-advisory,
                                   pg-lease-table, ceiling-http, ceiling-pg  (default all)
           --workloads <list>      comma list of: uncontended, hot, read-mostly, many-names (default all)
           --clients <list>        client counts of the uncontended workload (default 1,16,64)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Json;
 using Npgsql;
 using OrleansLocks.Benchmarks.Harness;
 using OrleansLocks.Benchmarks.Report;
@@ -82,6 +83,27 @@ internal sealed class BenchmarkRun(BenchOptions options)
 
                     await RunLockWorkloadsAsync(service.System);
                     CheckAlive(service.Host, id);
+                }
+
+                break;
+            case "service-cluster":
+                if (!options.RunsWorkload("uncontended") && !options.RunsWorkload("hot") && !options.RunsWorkload("read-mostly"))
+                {
+                    return;
+                }
+
+                await using (var cluster = await StartClusterAsync(id, ClusterSilos))
+                {
+                    if (cluster.System is null)
+                    {
+                        return;
+                    }
+
+                    await RunLockWorkloadsAsync(cluster.System);
+                    foreach (var host in cluster.Hosts)
+                    {
+                        CheckAlive(host, id);
+                    }
                 }
 
                 break;
@@ -207,7 +229,7 @@ internal sealed class BenchmarkRun(BenchOptions options)
             }
 
             Progress($"{id} many names: {options.Names:N0} names, {options.Held:N0} held");
-            var result = await ManyNames.RunAsync(service.Host!, service.System, options, _run);
+            var result = await ManyNames.RunAsync(service.Host!, service.System, options, _run, ProbeDll is null ? null : ProbeDirectory);
             _results.ManyNames.Add(result);
             foreach (var phase in result.Phases)
             {
@@ -226,7 +248,7 @@ internal sealed class BenchmarkRun(BenchOptions options)
     /// <summary>For the systems that write to PostgreSQL, the WAL flushes per counted operation of the window.</summary>
     private async Task<T> WithWalSyncsAsync<T>(string system, Func<Task<T>> cell, Func<T, LoopResult> loop, Func<T, double?, T> with)
     {
-        if (options.PostgresAdmin is not { } admin || system is not ("service-postgres" or "pg-lease-table" or "pg-advisory" or "ceiling-pg"))
+        if (options.PostgresAdmin is not { } admin || system is not ("service-postgres" or "service-cluster" or "pg-lease-table" or "pg-advisory" or "ceiling-pg"))
         {
             return await cell();
         }
@@ -258,6 +280,13 @@ internal sealed class BenchmarkRun(BenchOptions options)
     /// Starts the Api on a free loopback port with a fresh store and checks that it serves the lock API; when it
     /// does not (not built, not merged yet, failing at start), the reason is recorded and no system is returned.
     /// </summary>
+    /// <summary>The benchmark probe's dll (BENCH_PROBE_DLL, set by run.sh), if it exists.</summary>
+    private static string? ProbeDll
+        => Environment.GetEnvironmentVariable("BENCH_PROBE_DLL") is { Length: > 0 } path && File.Exists(path) ? path : null;
+
+    /// <summary>Where the probe of the many-names service writes its samples.</summary>
+    private string ProbeDirectory => Path.Combine(options.WorkDirectory, "probe");
+
     private async Task<RunningService> StartServiceAsync(string id, TimeSpan? collectionAge, long? ttlMs = null)
     {
         var dll = options.ApiDll;
@@ -278,12 +307,7 @@ internal sealed class BenchmarkRun(BenchOptions options)
             arguments.Add($"--ConnectionStrings:Postgres={database}");
 
             // On PostgreSQL the silo is a (one-member) cluster: keep its silo port on loopback and free.
-            arguments.Add("--Silo:ListenAddress=127.0.0.1");
-            arguments.Add("--Silo:AdvertisedAddress=127.0.0.1");
-            arguments.Add("--Silo:SiloPort=0");
-
-            // A cluster outside Development needs its secret (random per run; the service is its only member).
-            arguments.Add($"--Silo:ClusterSecret={Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32))}");
+            arguments.AddRange(ClusterArguments());
         }
         else
         {
@@ -302,10 +326,18 @@ internal sealed class BenchmarkRun(BenchOptions options)
             arguments.Add($"--GrainCollection:CollectionQuantum={TimeSpan.FromSeconds(Math.Max(1, age.TotalSeconds / 4)):c}");
         }
 
+        // The many-names service carries the benchmark probe (bench/Probe, when run.sh built it) for live-heap readings.
+        Dictionary<string, string>? environment = null;
+        if (collectionAge is not null && ProbeDll is { } probeDll)
+        {
+            Directory.CreateDirectory(ProbeDirectory);
+            environment = new() { ["DOTNET_STARTUP_HOOKS"] = probeDll, ["BENCH_PROBE_DIR"] = ProbeDirectory };
+        }
+
         ProcessHost host;
         try
         {
-            host = await ProcessHost.StartAsync(id + suffix, dll, arguments, options.WorkDirectory, new Uri("health/live", UriKind.Relative));
+            host = await ProcessHost.StartAsync(id + suffix, dll, arguments, options.WorkDirectory, new Uri("health/live", UriKind.Relative), environment);
         }
         catch (Exception e) when (e is InvalidOperationException or TimeoutException)
         {
@@ -334,6 +366,105 @@ internal sealed class BenchmarkRun(BenchOptions options)
         }
 
         return new RunningService(host, http, system);
+    }
+
+    /// <summary>Silos of the service-cluster system.</summary>
+    private const int ClusterSilos = 3;
+
+    /// <summary>A random secret shared by the silos of this run's clusters (a cluster outside Development needs one).</summary>
+    private readonly string _clusterSecret = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
+    /// <summary>Silo settings of a service on PostgreSQL: loopback only, a free silo port each, this run's cluster secret.</summary>
+    private IEnumerable<string> ClusterArguments() =>
+    [
+        "--Silo:ListenAddress=127.0.0.1",
+        "--Silo:AdvertisedAddress=127.0.0.1",
+        "--Silo:SiloPort=0",
+        $"--Silo:ClusterSecret={_clusterSecret}",
+    ];
+
+    /// <summary>
+    /// Starts <paramref name="silos"/> Api processes, each co-hosting a silo, on one fresh PostgreSQL database (one
+    /// cluster), waits until every one of them sees all silos active, and checks that each serves the lock API.
+    /// </summary>
+    private async Task<RunningCluster> StartClusterAsync(string id, int silos)
+    {
+        var dll = options.ApiDll;
+        if (dll is null || !File.Exists(dll))
+        {
+            _results.Skips.Add(new Skip(id, "all", $"the Api is not built (no {dll ?? "--api-dll"})"));
+            return new RunningCluster([], [], null);
+        }
+
+        var database = await CreateDatabaseAsync($"orleanslocks_bench_{_run}_cluster");
+        var hosts = new List<ProcessHost>();
+        var https = new List<HttpClient>();
+        var running = new RunningCluster(hosts, https, null);
+        try
+        {
+            for (var i = 0; i < silos; i++)
+            {
+                List<string> arguments =
+                [
+                    "--Storage:Provider=Postgres", $"--ConnectionStrings:Postgres={database}",
+                    "--Security:AllowAnonymous=true", "--Security:RateLimit:TokenLimit=0", .. ClusterArguments(),
+                ];
+                hosts.Add(await ProcessHost.StartAsync($"{id}-{i}", dll, arguments, options.WorkDirectory, new Uri("health/live", UriKind.Relative)));
+                https.Add(Http.CreateClient(hosts[^1].BaseAddress));
+            }
+
+            // Bounded: every Api must see every silo active before the clients start, or the first calls measure joins.
+            var deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 90;
+            while (true)
+            {
+                var active = await Task.WhenAll(https.Select(ActiveSilosAsync));
+                if (active.All(count => count == silos))
+                {
+                    break;
+                }
+
+                if (Stopwatch.GetTimestamp() > deadline)
+                {
+                    throw new TimeoutException($"the cluster did not form within 90 s (active silos seen by each Api: {string.Join(", ", active)})");
+                }
+
+                await Task.Delay(500);
+            }
+
+            var system = new ServiceSystem(id, "PostgreSQL (3-silo cluster)", https[0], _ttlMs, https);
+            for (var i = 0; i < silos; i++)
+            {
+                await using var probe = await system.ConnectAsync(i, CancellationToken.None);
+                using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                var handle = await probe.AcquireAsync($"probe-{_run}-{i}", Mode.Exclusive, wait: false, cancel.Token)
+                    ?? throw new BenchProtocolException("a fresh lock was busy");
+                await probe.ReleaseAsync(handle, cancel.Token);
+            }
+
+            Progress($"{id}: {silos} silos active on one database");
+            return running with { System = system };
+        }
+        catch (Exception e) when (e is InvalidOperationException or TimeoutException or BenchProtocolException or HttpRequestException or OperationCanceledException)
+        {
+            _results.Skips.Add(new Skip(id, "all", $"the cluster did not start: {FirstLine(e.Message)}"));
+            Progress($"{id}: the cluster did not start: {e.Message}");
+            await running.DisposeAsync();
+            return new RunningCluster([], [], null);
+        }
+    }
+
+    private static async Task<int> ActiveSilosAsync(HttpClient http)
+    {
+        try
+        {
+            using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            var cluster = await http.GetFromJsonAsync(new Uri("cluster", UriKind.Relative), BenchJson.Default.ClusterView, cancel.Token);
+            return cluster?.Silos?.Count(s => string.Equals(s.Status, "active", StringComparison.OrdinalIgnoreCase)) ?? 0;
+        }
+        catch (Exception e) when (e is HttpRequestException or System.Text.Json.JsonException or OperationCanceledException)
+        {
+            return 0;
+        }
     }
 
     private async Task<string> CreateDatabaseAsync(string name)
@@ -437,6 +568,23 @@ internal sealed class BenchmarkRun(BenchOptions options)
     private static string FirstLine(string text) => text.Split('\n')[0];
 
     private static void Progress(string line) => Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {line} (load {MachineInfo.LoadAverage().Split(' ')[0]})");
+
+    /// <summary>A started cluster of Api processes (no system when it could not be used) that stops with its scope.</summary>
+    private sealed record RunningCluster(List<ProcessHost> Hosts, List<HttpClient> Https, ServiceSystem? System) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var http in Https)
+            {
+                http.Dispose();
+            }
+
+            foreach (var host in Hosts)
+            {
+                await host.DisposeAsync();
+            }
+        }
+    }
 
     /// <summary>A started service (null members when it could not be used) that stops with its scope.</summary>
     private sealed record RunningService(ProcessHost? Host, HttpClient? Http, ServiceSystem? System) : IAsyncDisposable

@@ -100,6 +100,9 @@ internal sealed class PostgresGrainStorageBackend : IGrainStorageBackend
 
     public int MaxConcurrentBatches { get; }
 
+    /// <summary>A batch is asynchronous socket I/O, and its awaits never resume on the caller's scheduler.</summary>
+    public bool StartsBatchesInline => true;
+
     /// <summary>Host, port and database (no credentials), for logs.</summary>
     public string Location { get; }
 
@@ -191,10 +194,10 @@ internal sealed class PostgresGrainStorageBackend : IGrainStorageBackend
         {
             if (!_batchConnections.TryPop(out connection))
             {
-                connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+                connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            var versions = await ExecuteBatchAsync(connection, writes, cancellationToken);
+            var versions = await ExecuteBatchAsync(connection, writes, cancellationToken).ConfigureAwait(false);
             _batchConnections.Push(connection);
             connection = null; // kept open for the next batch
             return versions;
@@ -217,7 +220,7 @@ internal sealed class PostgresGrainStorageBackend : IGrainStorageBackend
             // A connection not handed back (its batch failed) may be in any state: dispose it, never reuse it.
             if (connection is not null)
             {
-                await connection.DisposeAsync();
+                await connection.DisposeAsync().ConfigureAwait(false);
             }
         }
     }
@@ -267,7 +270,10 @@ internal sealed class PostgresGrainStorageBackend : IGrainStorageBackend
         // No explicit transaction: the statements of one batch go out in one message sequence ending in a single
         // Sync, which PostgreSQL runs as one implicit transaction and commits at the Sync. One round trip in all.
         var versions = new int[writes.Count];
-        await using var batch = new NpgsqlBatch(connection);
+        // Every await below uses ConfigureAwait(false): the batch may have started on a grain's turn (StartsBatchesInline)
+        // and must not resume on that grain's scheduler.
+        var batch = new NpgsqlBatch(connection);
+        await using var batchScope = batch.ConfigureAwait(false);
         var now = _timeProvider.GetUtcNow();
         foreach (var write in writes)
         {
@@ -284,19 +290,20 @@ internal sealed class PostgresGrainStorageBackend : IGrainStorageBackend
             batch.BatchCommands.Add(command);
         }
 
-        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerScope = reader.ConfigureAwait(false);
         for (var i = 0; i < versions.Length; i++)
         {
-            if (i > 0 && !await reader.NextResultAsync(cancellationToken))
+            if (i > 0 && !await reader.NextResultAsync(cancellationToken).ConfigureAwait(false))
             {
                 throw new InvalidOperationException($"The batch returned {i} results for {versions.Length} statements.");
             }
 
-            versions[i] = await reader.ReadAsync(cancellationToken) ? reader.GetInt32(0) : 0;
+            versions[i] = await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? reader.GetInt32(0) : 0;
         }
 
         // Read through to ReadyForQuery: only then is the commit known to have succeeded.
-        while (await reader.NextResultAsync(cancellationToken))
+        while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false))
         {
         }
 

@@ -61,7 +61,53 @@ internal sealed class ProcessHost : IAsyncDisposable
 
     public Memory Memory => Memory.Of(_process.Id);
 
-    public static async Task<ProcessHost> StartAsync(string name, string dll, IEnumerable<string> arguments, string workDirectory, Uri readinessPath)
+    /// <summary>
+    /// The live managed heap in bytes: asks the benchmark probe loaded into the process (bench/Probe, a startup hook;
+    /// <paramref name="probeDirectory"/> is its BENCH_PROBE_DIR) for a full compacting collection and reads the heap
+    /// size right after it. Null when the process has no probe or it did not answer within 30 s.
+    /// </summary>
+    public async Task<long?> LiveHeapBytesAsync(string? probeDirectory)
+    {
+        if (probeDirectory is null || !File.Exists(Path.Combine(probeDirectory, $"probe-{Pid}.tsv")))
+        {
+            return null;
+        }
+
+        var trigger = Path.Combine(probeDirectory, $"gc-{Pid}");
+        await File.WriteAllTextAsync(trigger, "");
+        var started = Stopwatch.GetTimestamp();
+        while (File.Exists(trigger) && Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(50);
+        }
+
+        // The probe deletes the trigger after the collection and writes its line about 10 ms later.
+        for (var attempt = 0; attempt < 40; attempt++)
+        {
+            await Task.Delay(50);
+            using var stream = new FileStream(Path.Combine(probeDirectory, $"probe-{Pid}.tsv"), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            using var reader = new StreamReader(stream);
+            string? line, lastForced = null;
+            while ((line = await reader.ReadLineAsync()) is not null)
+            {
+                if (line.EndsWith("\t1", StringComparison.Ordinal))
+                {
+                    lastForced = line;
+                }
+            }
+
+            if (lastForced is not null && !File.Exists(trigger))
+            {
+                // Columns: unix_ms, alloc_bytes, work_items, contentions, gen0, gen1, gen2, heap_bytes, ...
+                return long.Parse(lastForced.Split('\t')[7], CultureInfo.InvariantCulture);
+            }
+        }
+
+        return null;
+    }
+
+    public static async Task<ProcessHost> StartAsync(
+        string name, string dll, IEnumerable<string> arguments, string workDirectory, Uri readinessPath, IReadOnlyDictionary<string, string>? environment = null)
     {
         var port = FreePort();
         var baseAddress = new Uri($"http://127.0.0.1:{port}/");
@@ -92,6 +138,10 @@ internal sealed class ProcessHost : IAsyncDisposable
         start.Environment["Logging__LogLevel__OrleansLocks"] = "Warning";
         start.Environment["Logging__LogLevel__Microsoft.AspNetCore"] = "Warning";
         start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
+        foreach (var (variable, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[variable] = value;
+        }
 
         var logPath = Path.Combine(workDirectory, $"{name}.log");
         var log = new LogSink(logPath);

@@ -14,15 +14,17 @@ namespace OrleansLocks.Benchmarks.Systems;
  * Request bodies are serialized once per client (source-generated System.Text.Json); only the release body, which
  * carries the lease id, is serialized per call.
  */
-internal sealed class ServiceSystem(string id, string store, HttpClient http, long ttlMs) : ILockSystem
+internal sealed class ServiceSystem(string id, string store, HttpClient http, long ttlMs, IReadOnlyList<HttpClient>? spread = null) : ILockSystem
 {
     private const long LongPollMs = 5_000;
 
     public string Id => id;
 
-    public string Description => $"the service on {store}: POST /locks/{{name}}/acquire + POST /locks/{{name}}/release over HTTP/1.1 keep-alive";
+    public string Description => spread is { Count: > 1 }
+        ? $"the service as a {spread.Count}-silo cluster on one PostgreSQL database ({spread.Count} Api processes, each co-hosting a silo; clients spread round-robin over them, so most calls are forwarded to the owner silo over the silo transport): POST /locks/{{name}}/acquire + POST /locks/{{name}}/release over HTTP/1.1 keep-alive"
+        : $"the service on {store}: POST /locks/{{name}}/acquire + POST /locks/{{name}}/release over HTTP/1.1 keep-alive";
 
-    public string Durability => store == "PostgreSQL"
+    public string Durability => store.StartsWith("PostgreSQL", StringComparison.Ordinal)
         ? "durable: every grant and release committed to PostgreSQL (synchronous_commit=on, fsync=on) before the reply"
         : "durable: every grant and release committed to SQLite (WAL, synchronous=FULL) before the reply";
 
@@ -35,7 +37,7 @@ internal sealed class ServiceSystem(string id, string store, HttpClient http, lo
     public HttpClient HttpClient => http;
 
     public Task<ILockClient> ConnectAsync(int client, CancellationToken cancellationToken)
-        => Task.FromResult<ILockClient>(new Client(http, $"bench-{client}", ttlMs));
+        => Task.FromResult<ILockClient>(new Client(spread is { Count: > 0 } ? spread[client % spread.Count] : http, $"bench-{client}", ttlMs));
 
     private sealed class Client : ILockClient
     {

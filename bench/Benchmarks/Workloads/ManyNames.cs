@@ -16,7 +16,13 @@ namespace OrleansLocks.Benchmarks.Workloads;
  *   3. released:   the K leases released, then the activations collected (bounded wait on GET /cluster);
  *   4. names:      N distinct names, each acquired and released once (C clients pulling the next name);
  *                  peak RSS (VmHWM) and activations after;
- *   5. collected:  wait until GET /cluster reports the activations gone (bounded), RSS then, against the baseline.
+ *   5. collected:  wait until GET /cluster reports the activations gone (bounded), then one more collection quantum
+ *                  (the silo's collector compacts the heap on the pass after a large collection), RSS then, against
+ *                  the baseline.
+ * With the benchmark probe loaded into the service (bench/Probe), the live heap (bytes after a forced full compacting
+ * collection) is also read at baseline and while the K leases are held: (live held − live baseline) ÷ K is the live
+ * size of a held lock, next to the RSS figure. The baseline heap is read after the baseline RSS, so the forced
+ * collection does not lower the RSS baseline.
  * Every phase is bounded in time (--names-time-limit); a phase that hits the bound reports how far it got.
  */
 internal static class ManyNames
@@ -24,7 +30,7 @@ internal static class ManyNames
     /// <summary>TTL of the leases of this workload (10 min): the held phase must not see any expire.</summary>
     public const long HeldTtlMs = 600_000;
 
-    public static async Task<ManyNamesResult> RunAsync(ProcessHost service, ServiceSystem system, BenchOptions options, string run)
+    public static async Task<ManyNamesResult> RunAsync(ProcessHost service, ServiceSystem system, BenchOptions options, string run, string? probeDirectory)
     {
         var phases = new List<ManyNamesPhase>();
         var clients = await Workload.ConnectAsync(system, options.ManyNamesClients);
@@ -35,11 +41,13 @@ internal static class ManyNames
             await Task.Delay(TimeSpan.FromSeconds(1));
             var baseline = service.Memory;
             phases.Add(new ManyNamesPhase("baseline (after start and 512 pairs)", 0, TimeSpan.Zero, null, 0, null, baseline, await ActivationsAsync(system.HttpClient), null));
+            var baselineHeap = await service.LiveHeapBytesAsync(probeDirectory);
 
             var (held, heldPhase) = await HoldAsync(clients, i => $"mh-{run}-{i}", options.Held, options.ManyNamesTimeLimit);
             await Task.Delay(TimeSpan.FromSeconds(1));
             var heldMemory = service.Memory;
             phases.Add(heldPhase with { Name = $"{held.Count:N0} leases held at once", Memory = heldMemory, Activations = await ActivationsAsync(system.HttpClient) });
+            var heldHeap = await service.LiveHeapBytesAsync(probeDirectory);
 
             var released = await ReleaseAllAsync(clients, held);
             phases.Add(released with { Memory = service.Memory, Activations = await ActivationsAsync(system.HttpClient) });
@@ -53,6 +61,8 @@ internal static class ManyNames
             {
                 HeldBaselineKb = baseline.RssKb,
                 BytesPerHeldLock = held.Count > 0 ? (heldMemory.RssKb - baseline.RssKb) * 1024 / held.Count : null,
+                LiveBytesPerHeldLock = held.Count > 0 && baselineHeap is { } before && heldHeap is { } during ? (during - before) / held.Count : null,
+                LiveHeapBaselineBytes = baselineHeap,
             };
         }
         finally
@@ -208,6 +218,12 @@ internal static class ManyNames
             }
 
             await Task.Delay(TimeSpan.FromSeconds(2));
+        }
+
+        if (activations is not null and <= 100)
+        {
+            // The collector's next pass (one quantum later) gives the memory of a large collection back: read RSS after it.
+            await Task.Delay(TimeSpan.FromSeconds(Math.Max(1, options.CollectionAge.TotalSeconds / 4)) + TimeSpan.FromSeconds(2));
         }
 
         var note = activations switch

@@ -47,6 +47,11 @@ internal sealed record ManyNamesResult(string System, int Names, int Held, TimeS
 {
     public long? BytesPerHeldLock { get; init; }
 
+    /// <summary>(Live heap while held − live heap at baseline) ÷ held, when the probe was loaded.</summary>
+    public long? LiveBytesPerHeldLock { get; init; }
+
+    public long? LiveHeapBaselineBytes { get; init; }
+
     public long? HeldBaselineKb { get; init; }
 }
 

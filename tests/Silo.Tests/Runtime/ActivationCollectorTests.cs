@@ -1,4 +1,6 @@
+using Microsoft.Extensions.DependencyInjection;
 using OrleansLocks.Runtime;
+using OrleansLocks.Silo.Runtime;
 using OrleansLocks.Testing;
 
 namespace OrleansLocks.Silo.Tests.Runtime;
@@ -63,6 +65,73 @@ public sealed class ActivationCollectorTests
         await Eventually.TrueAsync(() => silo.Catalog.ActivationCount == 0, "collected");
 
         Assert.Equal(2, await grain.IncrementAsync());
+    }
+
+    [Fact]
+    public async Task Collect_PassCollectedAtLeastThreshold_NextPassReleasesMemoryOnce()
+    {
+        await using var silo = await TestSilo.StartAsync(new Dictionary<string, string?>(Collection)
+        {
+            ["GrainCollection:ReleaseMemoryAfterCollecting"] = "2",
+        });
+        var collector = silo.Services.GetRequiredService<ActivationCollector>();
+        var releases = 0;
+        collector.ReleaseMemory = () => Interlocked.Increment(ref releases);
+        await silo.Grain("a").PingAsync();
+        await silo.Grain("b").PingAsync();
+
+        silo.Clock.Advance(Minute * 10);
+        await Eventually.TrueAsync(() => silo.Catalog.ActivationCount == 0, "both idle activations collected");
+        Assert.Equal(0, Volatile.Read(ref releases));
+
+        silo.Clock.Advance(Minute);
+        Assert.Equal(1, Volatile.Read(ref releases)); // the pass after the large one (the timer fires during Advance)
+        Assert.Equal(0, collector.CollectOnce());
+        Assert.Equal(1, Volatile.Read(ref releases)); // a pass that collected nothing does not release again
+    }
+
+    [Fact]
+    public async Task Collect_ThresholdReachedOverTwoPasses_NextPassReleasesMemory()
+    {
+        await using var silo = await TestSilo.StartAsync(new Dictionary<string, string?>(Collection)
+        {
+            ["GrainCollection:ReleaseMemoryAfterCollecting"] = "2",
+        });
+        var collector = silo.Services.GetRequiredService<ActivationCollector>();
+        var releases = 0;
+        collector.ReleaseMemory = () => Interlocked.Increment(ref releases);
+        await silo.Grain("early").PingAsync();
+        silo.Clock.Advance(Minute * 5);
+        await silo.Grain("late").PingAsync();
+
+        silo.Clock.Advance(Minute * 5);
+        await Eventually.TrueAsync(() => silo.Catalog.ActivationCount == 1, "the early activation collected");
+        silo.Clock.Advance(Minute * 5);
+        await Eventually.TrueAsync(() => silo.Catalog.ActivationCount == 0, "the late activation collected");
+        Assert.Equal(0, Volatile.Read(ref releases));
+
+        silo.Clock.Advance(Minute);
+        Assert.Equal(1, Volatile.Read(ref releases));
+    }
+
+    [Fact]
+    public async Task Collect_PassBelowThreshold_NeverReleasesMemory()
+    {
+        await using var silo = await TestSilo.StartAsync(new Dictionary<string, string?>(Collection)
+        {
+            ["GrainCollection:ReleaseMemoryAfterCollecting"] = "3",
+        });
+        var collector = silo.Services.GetRequiredService<ActivationCollector>();
+        var releases = 0;
+        collector.ReleaseMemory = () => Interlocked.Increment(ref releases);
+        await silo.Grain("a").PingAsync();
+        await silo.Grain("b").PingAsync();
+
+        silo.Clock.Advance(Minute * 11);
+        await Eventually.TrueAsync(() => silo.Catalog.ActivationCount == 0, "both idle activations collected");
+        Assert.Equal(0, collector.CollectOnce());
+
+        Assert.Equal(0, Volatile.Read(ref releases));
     }
 
     private static bool IsIdle(TestSilo silo, string key)
