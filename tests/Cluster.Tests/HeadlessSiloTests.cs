@@ -28,9 +28,20 @@ public sealed class HeadlessSiloTests(ITestOutputHelper output)
         try
         {
             await Eventually.TrueAsync(() => inProcess.Membership.Current.ActiveSilos.Count == 2, "the headless silo joined", TimeSpan.FromSeconds(90));
+            // The silo's row turns Active before its web host (health endpoints) has finished starting: wait for it.
             using var http = new HttpClient();
-            using var ready = await http.GetAsync(new Uri(headless.HealthUri, "/health/ready"));
-            Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+            await Eventually.TrueAsync(async () =>
+            {
+                try
+                {
+                    using var ready = await http.GetAsync(new Uri(headless.HealthUri, "/health/ready"));
+                    return ready.StatusCode == HttpStatusCode.OK;
+                }
+                catch (HttpRequestException)
+                {
+                    return false;
+                }
+            }, "the headless silo's /health/ready answers 200", TimeSpan.FromSeconds(60));
 
             var remote = inProcess.Membership.Current.ActiveSilos.Single(s => s != inProcess.Address);
             var name = Enumerable.Range(0, 1000).Select(i => "headless" + i)
