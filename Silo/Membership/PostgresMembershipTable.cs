@@ -251,13 +251,7 @@ internal sealed class PostgresMembershipTable(NpgsqlDataSource dataSource, strin
     private StorageUnavailableException Unavailable(Exception exception, string what)
         => new($"The PostgreSQL membership table at {Location} failed to {what}: {PostgresErrors.Describe(exception)}", exception);
 
-    private void ClearPoolIfBroken(Exception exception)
-    {
-        if (PostgresErrors.IsConnectionBroken(exception))
-        {
-            dataSource.Clear();
-        }
-    }
+    private void ClearPoolIfBroken(Exception exception) => PostgresErrors.ClearPoolIfBroken(dataSource, exception);
 
     /// <summary>The suspect_times column: a JSON array of {"voter": "host:port@generation", "time": ISO-8601}.</summary>
     internal static class SuspectTimesJson

@@ -334,11 +334,5 @@ internal sealed class PostgresGrainDirectory : IGrainDirectory
     private StorageUnavailableException Unavailable(Exception exception, string what)
         => new($"The PostgreSQL grain directory at {Location} failed to {what}: {PostgresErrors.Describe(exception)}", exception);
 
-    private void ClearPoolIfBroken(Exception exception)
-    {
-        if (PostgresErrors.IsConnectionBroken(exception))
-        {
-            _dataSource.Clear();
-        }
-    }
+    private void ClearPoolIfBroken(Exception exception) => PostgresErrors.ClearPoolIfBroken(_dataSource, exception);
 }

@@ -41,6 +41,21 @@ internal static class PostgresErrors
         _ => false,
     };
 
+    /// <summary>
+    /// Empties <paramref name="dataSource"/>'s pool when <paramref name="exception"/> broke the connection: its idle
+    /// connections are probably dead too (a server restart, terminated backends). Returns whether it did.
+    /// </summary>
+    public static bool ClearPoolIfBroken(NpgsqlDataSource dataSource, Exception exception)
+    {
+        if (!IsConnectionBroken(exception))
+        {
+            return false;
+        }
+
+        dataSource.Clear();
+        return true;
+    }
+
     /// <summary>A <see cref="StorageUnavailableException"/> that says what failed and, for known causes, what to do.</summary>
     public static StorageUnavailableException ToUnavailable(Exception exception, string what)
         => new($"PostgreSQL grain storage failed to {what}: {Describe(exception)}", exception);

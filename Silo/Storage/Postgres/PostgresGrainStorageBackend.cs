@@ -326,15 +326,13 @@ internal sealed class PostgresGrainStorageBackend : IGrainStorageBackend
 
     private void ClearPoolIfBroken(Exception exception)
     {
-        if (PostgresErrors.IsConnectionBroken(exception))
+        if (PostgresErrors.ClearPoolIfBroken(_dataSource, exception))
         {
             // The kept batch connections are as likely dead as the pool's idle ones (e.g. after a server restart).
             while (_batchConnections.TryPop(out var connection))
             {
                 connection.Dispose();
             }
-
-            _dataSource.Clear();
         }
     }
 }
