@@ -19,6 +19,12 @@ public sealed record AcquireCommand
     public required string RequestId { get; init; }
 
     /// <summary>
+    /// True when the Api generated <see cref="RequestId"/> because the client gave none. Nobody can repeat such a
+    /// request once it stops waiting, so the lease's tombstone does not keep the id (it keeps the row small).
+    /// </summary>
+    public bool RequestIdGenerated { get; init; }
+
+    /// <summary>
     /// How long the caller will wait for a grant in this request. Zero is a try-lock: the request is never queued.
     /// A positive wait enqueues a waiter whose place is kept until the wait ends plus the waiter grace period.
     /// </summary>

@@ -33,8 +33,11 @@ public sealed class LockOptions
     /// <summary>How long an ended lease is remembered (so a retried release is still 204 and renew says why it failed). Default 10 min.</summary>
     public TimeSpan TombstoneRetention { get; set; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>Most ended leases remembered per lock. Default 32.</summary>
-    public int MaxTombstones { get; set; } = 32;
+    /// <summary>
+    /// Most ended leases remembered per lock. Default 16: with the compact tombstone form a lock used over and over
+    /// then stays under PostgreSQL's ~2 KB TOAST threshold (docs/semantics.md, "Idempotency").
+    /// </summary>
+    public int MaxTombstones { get; set; } = 16;
 
     /// <summary>Most waiters per lock; further requests are refused. Default 10 000.</summary>
     public int MaxQueueLength { get; set; } = 10_000;

@@ -44,6 +44,10 @@ public sealed class LockHolder
     /// <summary>The acquire request that was granted this lease (for idempotent repeats).</summary>
     public string RequestId { get; set; } = "";
 
+    /// <summary>The Api generated <see cref="RequestId"/> (the client gave none); its tombstone will not keep it.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool GeneratedRequestId { get; set; }
+
     /// <summary>The holder's label.</summary>
     public string Owner { get; set; } = "";
 
@@ -73,6 +77,10 @@ public sealed class LockWaiter
     /// <summary>The acquire request's id; repeating it keeps this place.</summary>
     public string RequestId { get; set; } = "";
 
+    /// <summary>The Api generated <see cref="RequestId"/> (the client gave none); carried to the lease it is granted.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool GeneratedRequestId { get; set; }
+
     /// <summary>The requester's label.</summary>
     public string Owner { get; set; } = "";
 
@@ -97,12 +105,17 @@ public sealed class LockWaiter
 }
 
 /// <summary>A recently ended lease.</summary>
+/// <remarks>Stored compactly, as a JSON array (see <see cref="LockTombstoneJsonConverter"/>).</remarks>
+[JsonConverter(typeof(LockTombstoneJsonConverter))]
 public sealed class LockTombstone
 {
     /// <summary>The ended lease's id.</summary>
     public string LeaseId { get; set; } = "";
 
-    /// <summary>The acquire request that was granted the lease.</summary>
+    /// <summary>
+    /// The client-given acquire request that was granted the lease, or empty when the Api generated the request id
+    /// (nobody can repeat such a request, so there is nothing to answer).
+    /// </summary>
     public string RequestId { get; set; } = "";
 
     /// <summary>Why the lease ended (never <see cref="LeaseLostReason.Unknown"/>).</summary>

@@ -200,6 +200,7 @@ internal sealed class LockStateMachine(string name, LockOptions options, Func<st
         {
             var holder = Grant(state, now, requestId, owner, mode, ttl, ttl, changes);
             holder.Principal = command.Principal;
+            holder.GeneratedRequestId = command.RequestIdGenerated;
             return new(Granted(state, holder), changes);
         }
 
@@ -223,6 +224,7 @@ internal sealed class LockStateMachine(string name, LockOptions options, Func<st
             EnqueuedAt = now,
             PollDeadline = now + wait,
             Principal = command.Principal,
+            GeneratedRequestId = command.RequestIdGenerated,
         });
         var position = state.Waiters.Count;
         changes.MarkChanged();
@@ -556,7 +558,9 @@ internal sealed class LockStateMachine(string name, LockOptions options, Func<st
             // that comes back (poll or repeat) sees the real deadline and renews.
             var ttl = ClampTtl(waiter.Ttl);
             var firstTtl = now > waiter.PollDeadline && options.WaiterGrace < ttl ? options.WaiterGrace : ttl;
-            Grant(state, now, waiter.RequestId, waiter.Owner, waiter.Mode, ttl, firstTtl, changes, waiter.EnqueuedAt).Principal = waiter.Principal;
+            var holder = Grant(state, now, waiter.RequestId, waiter.Owner, waiter.Mode, ttl, firstTtl, changes, waiter.EnqueuedAt);
+            holder.Principal = waiter.Principal;
+            holder.GeneratedRequestId = waiter.GeneratedRequestId;
             changes.AddLeftQueue(waiter.RequestId);
             granted++;
         }
@@ -630,7 +634,9 @@ internal sealed class LockStateMachine(string name, LockOptions options, Func<st
         state.Tombstones.Add(new LockTombstone
         {
             LeaseId = holder.LeaseId,
-            RequestId = holder.RequestId,
+
+            // Nobody can repeat a request whose id the Api generated, so its id is not worth keeping (a third of a tombstone).
+            RequestId = holder.GeneratedRequestId ? "" : holder.RequestId,
             Reason = reason,
             FencingToken = holder.FencingToken,
             EndedAt = now,
@@ -722,6 +728,11 @@ internal sealed class LockStateMachine(string name, LockOptions options, Func<st
 
     private static LockTombstone? FindTombstoneByRequest(LockState state, string requestId)
     {
+        if (requestId.Length == 0)
+        {
+            return null;
+        }
+
         for (var i = state.Tombstones.Count - 1; i >= 0; i--)
         {
             if (state.Tombstones[i].RequestId == requestId)

@@ -168,6 +168,7 @@ public static class LockEndpoints
             Ttl = ttl,
             Wait = wait,
             RequestId = requestId,
+            RequestIdGenerated = serverGenerated,
             LeaseId = leaseId,
             Principal = principal is { IsAnonymous: false } ? principal.Key : null,
             MaxLeasesPerPrincipal = services.Security.Value.MaxLeasesPerPrincipalPerLock,
