@@ -13,6 +13,12 @@ namespace OrleansLocks.Grains;
  * per activation) tells a watcher that the numbering restarted (failover to another silo, idle collection, a
  * version conflict that dropped the activation); it then gets Reset, re-reads the state, and continues. The ring is
  * bounded (Capacity): a watcher that falls further behind gets Reset too, never a silent gap.
+ *
+ * Memory: every activation has a ring, and most locks are never watched, so the ring costs nothing until it is
+ * used. Its array starts at a few slots with the first event and doubles up to Capacity (sequence s lives at index
+ * (s - 1) mod length: before the array is full nothing wraps, so growing keeps every index); the watchers' wake-up
+ * source is created by the first watcher that waits, and the epoch by the first reader. A held lock with no watcher
+ * so keeps a small array of its last events instead of Capacity slots (2 KB).
  */
 
 /// <summary>A bounded, thread-safe history of one activation's lock events with a long-poll wait.</summary>
@@ -21,14 +27,41 @@ internal sealed class LockEventRing
     /// <summary>Most events kept; a watcher further behind is told to reset.</summary>
     public const int Capacity = 256;
 
+    /// <summary>Slots of the array allocated with the first event.</summary>
+    internal const int InitialSlots = 4;
+
     private readonly Lock _gate = new();
-    private readonly LockEventView[] _items = new LockEventView[Capacity];
+    private LockEventView[]? _items;
     private long _last;
     private bool _closed;
-    private TaskCompletionSource _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private string? _epoch;
 
-    /// <summary>This activation's epoch: 64 random bits, base64url.</summary>
-    public string Epoch { get; } = Convert.ToBase64String(RandomNumberGenerator.GetBytes(8)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    // Completed (and dropped) by the next append or the close; null while nobody waits.
+    private TaskCompletionSource? _next;
+
+    /// <summary>This activation's epoch: 64 random bits, base64url, drawn when first asked for.</summary>
+    public string Epoch
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return EpochLocked();
+            }
+        }
+    }
+
+    /// <summary>Slots allocated now (for tests): 0 before the first event, at most <see cref="Capacity"/>.</summary>
+    internal int AllocatedSlots
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _items?.Length ?? 0;
+            }
+        }
+    }
 
     /// <summary>The latest sequence number (0 before the first event).</summary>
     public long LastSequence
@@ -45,30 +78,41 @@ internal sealed class LockEventRing
     /// <summary>Appends one event, numbering it, and wakes the watchers.</summary>
     public void Append(Func<long, LockEventView> create)
     {
-        TaskCompletionSource wake;
+        TaskCompletionSource? wake;
         lock (_gate)
         {
             var item = create(_last + 1);
+            if (_items is null)
+            {
+                _items = new LockEventView[InitialSlots];
+            }
+            else if (_last == _items.Length && _items.Length < Capacity)
+            {
+                // Full and not wrapped yet: every kept sequence s is at index s - 1, which a larger array keeps.
+                Array.Resize(ref _items, Math.Min(_items.Length * 2, Capacity));
+            }
+
             _last++;
-            _items[_last % Capacity] = item;
+            _items[(_last - 1) % _items.Length] = item;
             wake = _next;
-            _next = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _next = null;
         }
 
-        wake.TrySetResult();
+        wake?.TrySetResult();
     }
 
     /// <summary>Wakes every watcher for good: the activation is going away, so they must re-ask (another epoch).</summary>
     public void Close()
     {
-        TaskCompletionSource wake;
+        TaskCompletionSource? wake;
         lock (_gate)
         {
             _closed = true;
             wake = _next;
+            _next = null;
         }
 
-        wake.TrySetResult();
+        wake?.TrySetResult();
     }
 
     /// <summary>The events after <paramref name="afterSequence"/>, waiting up to <paramref name="maxWait"/> for one.</summary>
@@ -82,7 +126,7 @@ internal sealed class LockEventRing
                 return batch;
             }
 
-            next = _next.Task;
+            next = (_next ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
         }
 
         try
@@ -104,26 +148,31 @@ internal sealed class LockEventRing
     /// <summary>True when the batch is final (events, or a reset); false when the watcher is up to date.</summary>
     private bool TryRead(string? epoch, long afterSequence, out LockEventBatch batch)
     {
+        var current = EpochLocked();
         var oldest = Math.Max(1, _last - Capacity + 1);
-        if (epoch != Epoch || afterSequence > _last || afterSequence < 0 || (afterSequence < oldest - 1 && _last > 0))
+        if (epoch != current || afterSequence > _last || afterSequence < 0 || (afterSequence < oldest - 1 && _last > 0))
         {
-            batch = new LockEventBatch(Epoch, [], _last, Reset: true);
+            batch = new LockEventBatch(current, [], _last, Reset: true);
             return true;
         }
 
         if (afterSequence == _last)
         {
-            batch = new LockEventBatch(Epoch, [], _last, Reset: false);
+            batch = new LockEventBatch(current, [], _last, Reset: false);
             return false;
         }
 
         var events = new LockEventView[_last - afterSequence];
         for (var s = afterSequence + 1; s <= _last; s++)
         {
-            events[s - afterSequence - 1] = _items[s % Capacity];
+            events[s - afterSequence - 1] = _items![(s - 1) % _items.Length];
         }
 
-        batch = new LockEventBatch(Epoch, events, _last, Reset: false);
+        batch = new LockEventBatch(current, events, _last, Reset: false);
         return true;
     }
+
+    // Called under _gate.
+    private string EpochLocked()
+        => _epoch ??= Convert.ToBase64String(RandomNumberGenerator.GetBytes(8)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }

@@ -98,6 +98,53 @@ public sealed class LockEventRingTests
         Assert.True(ring.WatchAsync(ring.Epoch, 0, TimeSpan.FromSeconds(30), _time).IsCompleted);
     }
 
+    [Fact]
+    public void NewRing_AllocatesNoSlotsUntilTheFirstEvent_ThenAFew()
+    {
+        var ring = new LockEventRing();
+        Assert.Equal(0, ring.AllocatedSlots);
+
+        Append(ring, "a");
+
+        Assert.Equal(LockEventRing.InitialSlots, ring.AllocatedSlots);
+    }
+
+    [Fact]
+    public async Task Append_GrowingUpToTheCapacity_KeepsEveryEventInOrder()
+    {
+        var ring = new LockEventRing();
+        var slots = new List<int>();
+        for (var i = 1; i <= LockEventRing.Capacity + 3; i++)
+        {
+            Append(ring, "o" + i);
+            slots.Add(ring.AllocatedSlots);
+
+            // Every event since the first (or the last Capacity of them) is readable after each append, so no
+            // growth step loses or reorders one.
+            var oldest = Math.Max(1, i - LockEventRing.Capacity + 1);
+            var batch = await ring.WatchAsync(ring.Epoch, oldest - 1, TimeSpan.Zero, _time);
+            Assert.False(batch.Reset);
+            Assert.Equal(Enumerable.Range(oldest, i - oldest + 1).Select(s => (long)s), batch.Events.Select(e => e.Sequence));
+            Assert.Equal(Enumerable.Range(oldest, i - oldest + 1).Select(s => "o" + s), batch.Events.Select(e => e.Owner));
+        }
+
+        Assert.Equal(LockEventRing.Capacity, slots[^1]);
+        Assert.Equal(LockEventRing.InitialSlots * 2, slots[LockEventRing.InitialSlots]);
+        Assert.All(slots, s => Assert.InRange(s, LockEventRing.InitialSlots, LockEventRing.Capacity));
+    }
+
+    [Fact]
+    public void Epoch_IsTheSameEveryTimeItIsAsked()
+    {
+        var ring = new LockEventRing();
+        var first = ring.Epoch;
+        Append(ring, "a");
+
+        Assert.Equal(first, ring.Epoch);
+        Assert.Equal(11, first.Length);
+        Assert.NotEqual(first, new LockEventRing().Epoch);
+    }
+
     private void Append(LockEventRing ring, string owner)
         => ring.Append(sequence => new LockEventView(sequence, LockEventType.Granted, _time.GetUtcNow(), owner, LockMode.Exclusive, FencingToken: sequence));
 }
