@@ -17,6 +17,12 @@ internal sealed class BenchOptions
 
     public TimeSpan Warmup { get; private set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Unmeasured load on each lock system before its first cell (every workload it runs, in turn), so that a server
+    /// that just started is measured after its JIT has compiled the hot paths, as a long-running service is.
+    /// </summary>
+    public TimeSpan SystemWarmup { get; private set; } = TimeSpan.FromSeconds(6);
+
     public IReadOnlyList<string> Systems { get; private set; } = AllSystems;
 
     public IReadOnlyList<string> Workloads { get; private set; } = AllWorkloads;
@@ -62,6 +68,7 @@ internal sealed class BenchOptions
         OrleansLocks.Benchmarks run [options]          (normally started by bench/run.sh, which starts the peers)
           --duration <s>          measured seconds per cell (default 3)
           --warmup <s>            warm-up seconds per cell, not measured (default 1)
+          --system-warmup <s>     unmeasured load on each lock system before its first cell (default 6; 0 = none)
           --systems <list>        comma list of: service-sqlite, service-postgres, service-cluster, etcd, redis, pg-advisory,
                                   pg-lease-table, ceiling-http, ceiling-pg  (default all)
           --workloads <list>      comma list of: uncontended, hot, read-mostly, many-names (default all)
@@ -108,6 +115,7 @@ internal sealed class BenchOptions
             {
                 case "--duration": options.Duration = Seconds(name, value); break;
                 case "--warmup": options.Warmup = Seconds(name, value, allowZero: true); break;
+                case "--system-warmup": options.SystemWarmup = Seconds(name, value, allowZero: true); break;
                 case "--systems": options.Systems = List(name, value, AllSystems); break;
                 case "--workloads": options.Workloads = List(name, value, AllWorkloads); break;
                 case "--clients": options.Clients = Counts(name, value); break;
@@ -137,6 +145,15 @@ internal sealed class BenchOptions
     }
 
     public bool Runs(string system) => Systems.Contains(system);
+
+    /// <summary>These options with other cell times (for the unmeasured system warm-up).</summary>
+    public BenchOptions WithCellTimes(TimeSpan warmup, TimeSpan duration)
+    {
+        var copy = (BenchOptions)MemberwiseClone();
+        copy.Warmup = warmup;
+        copy.Duration = duration;
+        return copy;
+    }
 
     public bool RunsWorkload(string workload) => Workloads.Contains(workload);
 

@@ -151,6 +151,7 @@ internal sealed class BenchmarkRun(BenchOptions options)
     {
         _results.Targets[system.Id] = system;
         _results.WaitStrategies[system.Id] = system.WaitStrategy;
+        await WarmUpAsync(system);
         if (options.RunsWorkload("uncontended"))
         {
             foreach (var clients in options.Clients)
@@ -192,6 +193,49 @@ internal sealed class BenchmarkRun(BenchOptions options)
         }
     }
 
+    /*
+     * A server that has just started spends its first seconds compiling (tiered JIT: several seconds of CPU on two
+     * cores), which the first cells would otherwise measure. Every lock system gets the same unmeasured load before
+     * its first cell: each workload it is about to run, for a share of --system-warmup, results discarded.
+     */
+    private async Task WarmUpAsync(ILockSystem system)
+    {
+        if (options.SystemWarmup <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        var parts = new List<Func<BenchOptions, Task>>();
+        if (options.RunsWorkload("uncontended"))
+        {
+            parts.Add(o => Workload.UncontendedAsync(system, options.Clients.Max(), o, NextCell()));
+        }
+
+        if (options.RunsWorkload("hot"))
+        {
+            parts.Add(o => Workload.HotAsync(system, options.HotClients.Max(), o, NextCell()));
+        }
+
+        if (options.RunsWorkload("read-mostly") && system.SupportsShared)
+        {
+            parts.Add(o => Workload.ReadMostlyAsync(system, o, NextCell()));
+        }
+
+        if (parts.Count == 0)
+        {
+            return;
+        }
+
+        var share = options.SystemWarmup / parts.Count;
+        var warmup = options.WithCellTimes(TimeSpan.Zero, share);
+        foreach (var part in parts)
+        {
+            await part(warmup);
+        }
+
+        Progress($"{system.Id}: warmed up for {options.SystemWarmup.TotalSeconds:0.#} s (not measured)");
+    }
+
     private async Task RunCeilingAsync(ICeiling ceiling)
     {
         if (!options.RunsWorkload("uncontended"))
@@ -200,6 +244,13 @@ internal sealed class BenchmarkRun(BenchOptions options)
         }
 
         _results.Targets[ceiling.Id] = ceiling;
+        if (options.SystemWarmup > TimeSpan.Zero)
+        {
+            // The same unmeasured start as the lock systems get (see WarmUpAsync).
+            await Workload.CeilingAsync(ceiling, options.Clients.Max(), options.WithCellTimes(TimeSpan.Zero, options.SystemWarmup / 3));
+            Progress($"{ceiling.Id}: warmed up for {(options.SystemWarmup / 3).TotalSeconds:0.#} s (not measured)");
+        }
+
         foreach (var clients in options.Clients)
         {
             var result = await MedianAsync(

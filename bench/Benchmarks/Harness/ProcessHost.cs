@@ -143,6 +143,23 @@ internal sealed class ProcessHost : IAsyncDisposable
             start.Environment[variable] = value;
         }
 
+        // BENCH_SERVICE_ENV="NAME=value;NAME=value": extra environment for the service's processes only (not the
+        // trivial endpoint, which runs from this assembly), to compare a runtime setting of the service alone.
+        if (!string.Equals(Path.GetFullPath(dll), Path.GetFullPath(typeof(ProcessHost).Assembly.Location), StringComparison.Ordinal)
+            && Environment.GetEnvironmentVariable("BENCH_SERVICE_ENV") is { Length: > 0 } extra)
+        {
+            foreach (var pair in extra.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var equals = pair.IndexOf('=');
+                if (equals <= 0)
+                {
+                    throw new ArgumentException($"BENCH_SERVICE_ENV: '{pair}' is not NAME=value.");
+                }
+
+                start.Environment[pair[..equals]] = pair[(equals + 1)..];
+            }
+        }
+
         var logPath = Path.Combine(workDirectory, $"{name}.log");
         var log = new LogSink(logPath);
         var process = new Process { StartInfo = start };

@@ -15,7 +15,7 @@ internal static class MarkdownReport
         var md = new StringBuilder();
         md.AppendLine(Inv($"## Run of {startedAt:yyyy-MM-dd HH:mm} UTC ({elapsed.TotalMinutes:N1} min)"));
         md.AppendLine();
-        md.AppendLine(Inv($"Cells: {options.Warmup.TotalSeconds:0.#} s warm-up (not counted) + {options.Duration.TotalSeconds:0.#} s measured{(options.Repeat > 1 ? $", each run {options.Repeat} times, the median-throughput run shown" : "")}. Latencies in ms. Closed loop, no think time, hold time 0."));
+        md.AppendLine(Inv($"Each system first runs {options.SystemWarmup.TotalSeconds:0.#} s of its workloads unmeasured (JIT, connections, pools). Cells: {options.Warmup.TotalSeconds:0.#} s warm-up (not counted) + {options.Duration.TotalSeconds:0.#} s measured{(options.Repeat > 1 ? $", each run {options.Repeat} times, the median-throughput run shown" : "")}. Latencies in ms. Closed loop, no think time, hold time 0."));
         md.AppendLine();
         md.AppendLine("| machine | |");
         md.AppendLine("|---|---|");
