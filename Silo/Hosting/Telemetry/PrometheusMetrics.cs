@@ -166,9 +166,16 @@ internal sealed class PrometheusMetrics : IDisposable
     }
 
     /// <summary>One instrument's series, keyed by their labels.</summary>
+    /// <remarks>
+    /// A measurement finds its series without allocating: the series seen so far are also indexed by a hash of the
+    /// measurement's tags (keys and values as given, in order), and a hit is confirmed by comparing the tags one by
+    /// one. Only a tag combination not seen before builds its label text (sorted, sanitized, escaped), which is what
+    /// the series are keyed by, so two tag orders or equal values of different objects still share one series.
+    /// </remarks>
     private sealed class InstrumentState
     {
         private readonly ConcurrentDictionary<string, Series> _series = new(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<int, TagsEntry[]> _byTags = new();
         private readonly Kind _kind;
         private readonly double[] _bounds = [];
 
@@ -205,8 +212,7 @@ internal sealed class PrometheusMetrics : IDisposable
 
         public void Record(double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {
-            var labels = Labels(tags);
-            var series = _series.GetOrAdd(labels, static (_, bounds) => new Series(bounds.Length), _bounds);
+            var series = Find(tags);
             lock (series)
             {
                 switch (_kind)
@@ -227,6 +233,43 @@ internal sealed class PrometheusMetrics : IDisposable
                         break;
                 }
             }
+        }
+
+        /// <summary>Number of distinct tag combinations seen (for tests).</summary>
+        internal int TagCombinations => _byTags.Values.Sum(entries => entries.Length);
+
+        private Series Find(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            var hash = Hash(tags);
+            if (_byTags.TryGetValue(hash, out var entries))
+            {
+                foreach (var entry in entries)
+                {
+                    if (entry.Matches(tags))
+                    {
+                        return entry.Series;
+                    }
+                }
+            }
+
+            // First time for this combination: the label text decides the series.
+            var labels = Labels(tags);
+            var series = _series.GetOrAdd(labels, static (_, bounds) => new Series(bounds.Length), _bounds);
+            var added = new TagsEntry(tags.ToArray(), series);
+            _byTags.AddOrUpdate(hash, static (_, e) => [e], static (_, existing, e) => existing.Any(x => x.Matches(e.Tags)) ? existing : [.. existing, e], added);
+            return series;
+        }
+
+        private static int Hash(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            var hash = new HashCode();
+            foreach (var tag in tags)
+            {
+                hash.Add(tag.Key, StringComparer.Ordinal);
+                hash.Add(tag.Value);
+            }
+
+            return hash.ToHashCode();
         }
 
         public void Write(StringBuilder text)
@@ -306,6 +349,32 @@ internal sealed class PrometheusMetrics : IDisposable
                 Histogram<int> h => h.Advice?.HistogramBucketBoundaries?.Select(b => (double)b).ToArray(),
                 _ => null,
             };
+    }
+
+    /// <summary>A tag combination as measured, and its series.</summary>
+    private sealed class TagsEntry(KeyValuePair<string, object?>[] tags, Series series)
+    {
+        public KeyValuePair<string, object?>[] Tags { get; } = tags;
+
+        public Series Series { get; } = series;
+
+        public bool Matches(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            if (tags.Length != Tags.Length)
+            {
+                return false;
+            }
+
+            for (var i = 0; i < tags.Length; i++)
+            {
+                if (!string.Equals(tags[i].Key, Tags[i].Key, StringComparison.Ordinal) || !Equals(tags[i].Value, Tags[i].Value))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
     }
 
     private sealed class Series(int buckets)

@@ -98,6 +98,28 @@ public sealed class PrometheusMetricsTests : IDisposable
         Assert.DoesNotContain("other_host", text, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Scrape_SameTagsInAnotherOrderOrAsOtherObjects_AddToOneSeries()
+    {
+        using var prometheus = new PrometheusMetrics(Meters, ["Test.Reuse"]);
+        var counter = Meters.Create("Test.Reuse").CreateCounter<long>("test.calls");
+        for (var i = 0; i < 3; i++)
+        {
+            // A fresh string and a fresh boxed int every time: equal values, other objects.
+            counter.Add(1, new("outcome", new string("ok".AsSpan())), new("code", (object)200));
+        }
+
+        counter.Add(10, new("code", 200), new("outcome", "ok"));
+        counter.Add(100, new("code", 500), new("outcome", "ok"));
+
+        Assert.Equal(
+            "# HELP test_calls_total test.calls\n" +
+            "# TYPE test_calls_total counter\n" +
+            "test_calls_total{code=\"200\",outcome=\"ok\"} 13\n" +
+            "test_calls_total{code=\"500\",outcome=\"ok\"} 100\n",
+            prometheus.Scrape());
+    }
+
     [Theory]
     [InlineData("orleanslocks.storage.write.duration", "s", "orleanslocks_storage_write_duration_seconds")]
     [InlineData("http.server.request.duration", "s", "http_server_request_duration_seconds")]
