@@ -115,7 +115,7 @@ internal sealed class LockAuthenticationHandler(
     }
 
     private AuthenticateResult Success(LockPrincipal principal)
-        => AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(principal.ToIdentity()), Scheme.Name));
+        => AuthenticateResult.Success(new AuthenticationTicket(principal.ToClaimsPrincipal(), Scheme.Name));
 
     /// <summary>Why a token was refused, in words a client can act on, without echoing the token.</summary>
     private static string DescribeJwtFailure(Exception? failure) => failure switch

@@ -74,7 +74,12 @@ internal sealed partial class LockAuthorizationResultHandler(ILogger<LockAuthori
 {
     private readonly AuthorizationMiddlewareResultHandler _default = new();
 
-    public async Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
+    public Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
+        => authorizeResult.Challenged || authorizeResult.Forbidden
+            ? RefuseAsync(context, authorizeResult)
+            : _default.HandleAsync(next, context, policy, authorizeResult); // the common case, without a state machine
+
+    private async Task RefuseAsync(HttpContext context, PolicyAuthorizationResult authorizeResult)
     {
         if (authorizeResult.Challenged)
         {
@@ -94,10 +99,7 @@ internal sealed partial class LockAuthorizationResultHandler(ILogger<LockAuthori
             var detail = reasons.Count > 0 ? string.Join(" ", reasons) : "The principal may not use this endpoint.";
             LogForbidden(logger, context.Request.Method, context.Request.Path.Value ?? "", LockPrincipal.From(context)?.Describe() ?? "?", detail);
             await WriteAsync(context, StatusCodes.Status403Forbidden, ProblemCodes.Forbidden, "Forbidden", detail);
-            return;
         }
-
-        await _default.HandleAsync(next, context, policy, authorizeResult);
     }
 
     private static string Remote(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown address";

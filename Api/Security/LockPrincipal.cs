@@ -38,10 +38,14 @@ internal sealed record LockPrincipal(string Name, string Method, LockRoles Roles
     /// <summary>The anonymous principal of <see cref="SecurityOptions.AllowAnonymous"/>: every role on every lock.</summary>
     public static LockPrincipal Anonymous { get; } = new(AnonymousName, AnonymousMethod, LockRoles.Admin, [""]);
 
+    // Claims principals made for this instance (see ToClaimsPrincipal); by reference, whatever record equality says.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<LockPrincipal, ClaimsPrincipal> Shared = new();
+
     public bool IsAnonymous => Method == AnonymousMethod;
 
     /// <summary>Unique across authentication methods, for rate-limit partitions and lease bounds.</summary>
-    public string Key => $"{Method}:{Name}";
+    /// <remarks>Made once (it only depends on <see cref="Method"/> and <see cref="Name"/>): every request asks for it. So no `with` copies: they would keep the old key.</remarks>
+    public string Key { get; } = $"{Method}:{Name}";
 
     /// <summary>Who, for logs and force-release records: e.g. <c>api-key ops-admin</c>.</summary>
     public string Describe() => $"{Method} {Name}";
@@ -66,7 +70,16 @@ internal sealed record LockPrincipal(string Name, string Method, LockRoles Roles
     public string DescribePrefixes()
         => Prefixes.Count == 0 ? "none" : string.Join(", ", Prefixes.Select(p => p.Length == 0 ? EveryLock : $"'{p}'"));
 
+    /// <summary>
+    /// The claims principal of this (long-lived) principal, made once and shared by its requests: the anonymous
+    /// principal and each configured API key authenticate every request with the same read-only identity, instead
+    /// of building claims per request and parsing them back (three times) into a <see cref="LockPrincipal"/>.
+    /// </summary>
+    public ClaimsPrincipal ToClaimsPrincipal()
+        => Shared.GetValue(this, static principal => new ClaimsPrincipal(principal.ToIdentity()));
+
     /// <summary>The normalized claims of a principal (written by every authentication method).</summary>
+    /// <remarks>The identity is read-only and carries this principal, so <see cref="From(ClaimsPrincipal)"/> needs no parsing.</remarks>
     public ClaimsIdentity ToIdentity()
     {
         var claims = new List<Claim>
@@ -83,12 +96,18 @@ internal sealed record LockPrincipal(string Name, string Method, LockRoles Roles
         }
 
         claims.AddRange(Prefixes.Select(p => new Claim(PrefixClaim, p)));
-        return new ClaimsIdentity(claims, Method, NameClaim, RoleClaim);
+        return new LockClaimsIdentity(this, claims);
     }
 
     /// <summary>The principal of an authenticated request; null when the request is not authenticated.</summary>
     public static LockPrincipal? From(ClaimsPrincipal user)
     {
+        // The common case: one identity, made by ToIdentity (every way in ends there).
+        if (user.Identity is LockClaimsIdentity { IsAuthenticated: true } own)
+        {
+            return own.Principal;
+        }
+
         var identity = user.Identities.FirstOrDefault(i => i.IsAuthenticated && i.HasClaim(c => c.Type == MethodClaim));
         if (identity is null)
         {
@@ -157,4 +176,25 @@ internal sealed record LockPrincipal(string Name, string Method, LockRoles Roles
         var bad = prefix.AsSpan().IndexOfAnyExcept(NameChars);
         return bad < 0 ? null : $"is '{prefix}', which contains '{prefix[bad]}': a prefix consists of lock-name characters (A-Z a-z 0-9 . _ - : ~), or is \"*\" for every lock.";
     }
+}
+
+/// <summary>
+/// The claims of a <see cref="LockPrincipal"/>, which it carries. Read-only: it may be shared by many requests
+/// (<see cref="LockPrincipal.ToClaimsPrincipal"/>), so a claim added by one request must not reach the others.
+/// </summary>
+internal sealed class LockClaimsIdentity(LockPrincipal principal, IEnumerable<Claim> claims)
+    : ClaimsIdentity(claims, principal.Method, LockPrincipal.NameClaim, LockPrincipal.RoleClaim)
+{
+    public LockPrincipal Principal { get; } = principal;
+
+    public override void AddClaim(Claim claim)
+        => throw new InvalidOperationException("The identity of a lock principal is read-only (it may be shared between requests).");
+
+    public override void AddClaims(IEnumerable<Claim?> claims)
+        => throw new InvalidOperationException("The identity of a lock principal is read-only (it may be shared between requests).");
+
+    public override bool TryRemoveClaim(Claim? claim) => false;
+
+    public override void RemoveClaim(Claim? claim)
+        => throw new InvalidOperationException("The identity of a lock principal is read-only (it may be shared between requests).");
 }

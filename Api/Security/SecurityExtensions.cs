@@ -139,6 +139,11 @@ public static partial class SecurityExtensions
     {
         // Authenticated callers are limited per principal; the others (refused anyway) and anonymous callers per client
         // address, so a flood of bad credentials cannot crowd out a real principal, nor one anonymous client the others.
+        if (options.TokenLimit <= 0)
+        {
+            return RateLimitPartition.GetNoLimiter("off"); // limits are off: no key to compute per request
+        }
+
         var principal = LockPrincipal.From(http);
         var address = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
         var key = principal switch
@@ -147,11 +152,6 @@ public static partial class SecurityExtensions
             { IsAnonymous: true } => "anonymous:" + address,
             _ => principal.Key,
         };
-        if (options.TokenLimit <= 0)
-        {
-            return RateLimitPartition.GetNoLimiter(key);
-        }
-
         return RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
         {
             TokenLimit = options.TokenLimit,

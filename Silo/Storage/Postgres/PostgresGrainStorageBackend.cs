@@ -18,7 +18,8 @@ namespace OrleansLocks.Silo.Storage.Postgres;
  * checkout paying the pool's session reset (RESET ALL, DISCARD TEMP, ...: 0.15-0.18 ms of server time, more than the
  * write) and each connection preparing the statements anew. Instead each batch slot keeps one connection open for
  * the life of the provider (at most MaxConcurrentBatches: the batcher never runs more batches at once), so the hot
- * INSERT/UPDATE stay prepared and no reset is sent. A slot's connection that failed is disposed, never reused; the
+ * INSERT/UPDATE stay prepared and no reset is sent. A slot also keeps its NpgsqlBatch and the write commands with their
+ * typed parameters, refilled for each batch (BatchSlot below), so a write allocates no command or parameter objects. A slot's connection that failed is disposed, never reused; the
  * next batch opens a fresh one. The storage sets no session state, so No Reset On Close is also safe for the pooled
  * connections of reads and listings (it only skips the reset, which here has nothing to reset); the membership table,
  * which may share the data source, sets none either.
@@ -70,8 +71,9 @@ internal sealed class PostgresGrainStorageBackend : IGrainStorageBackend
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
 
-    // Open connections of idle batch slots (see the design note); at most MaxConcurrentBatches exist at once.
-    private readonly ConcurrentStack<NpgsqlConnection> _batchConnections = new();
+    // Idle batch slots: an open connection each, with its batch and commands (see the design note); at most
+    // MaxConcurrentBatches exist at once.
+    private readonly ConcurrentStack<BatchSlot> _batchSlots = new();
     private readonly string _serviceId;
     private readonly TimeProvider _timeProvider;
 
@@ -189,17 +191,17 @@ internal sealed class PostgresGrainStorageBackend : IGrainStorageBackend
 
     public async Task<int[]> ExecuteBatchAsync(IReadOnlyList<StorageWrite> writes, CancellationToken cancellationToken)
     {
-        NpgsqlConnection? connection = null;
+        BatchSlot? slot = null;
         try
         {
-            if (!_batchConnections.TryPop(out connection))
+            if (!_batchSlots.TryPop(out slot))
             {
-                connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+                slot = new BatchSlot(await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false));
             }
 
-            var versions = await ExecuteBatchAsync(connection, writes, cancellationToken).ConfigureAwait(false);
-            _batchConnections.Push(connection);
-            connection = null; // kept open for the next batch
+            var versions = await ExecuteBatchAsync(slot, writes, cancellationToken).ConfigureAwait(false);
+            _batchSlots.Push(slot);
+            slot = null; // kept open for the next batch
             return versions;
         }
         catch (Exception e) when (PostgresErrors.IsStorageFailure(e))
@@ -217,10 +219,10 @@ internal sealed class PostgresGrainStorageBackend : IGrainStorageBackend
         }
         finally
         {
-            // A connection not handed back (its batch failed) may be in any state: dispose it, never reuse it.
-            if (connection is not null)
+            // A slot not handed back (its batch failed) may be in any state: dispose it, never reuse it.
+            if (slot is not null)
             {
-                await connection.DisposeAsync().ConfigureAwait(false);
+                await slot.DisposeAsync().ConfigureAwait(false);
             }
         }
     }
@@ -241,9 +243,9 @@ internal sealed class PostgresGrainStorageBackend : IGrainStorageBackend
 
     public async ValueTask DisposeAsync()
     {
-        while (_batchConnections.TryPop(out var connection))
+        while (_batchSlots.TryPop(out var slot))
         {
-            await connection.DisposeAsync();
+            await slot.DisposeAsync();
         }
 
         if (_ownsDataSource)
@@ -254,9 +256,9 @@ internal sealed class PostgresGrainStorageBackend : IGrainStorageBackend
 
     public void Dispose()
     {
-        while (_batchConnections.TryPop(out var connection))
+        while (_batchSlots.TryPop(out var slot))
         {
-            connection.Dispose();
+            slot.Dispose();
         }
 
         if (_ownsDataSource)
@@ -265,46 +267,36 @@ internal sealed class PostgresGrainStorageBackend : IGrainStorageBackend
         }
     }
 
-    private async Task<int[]> ExecuteBatchAsync(NpgsqlConnection connection, IReadOnlyList<StorageWrite> writes, CancellationToken cancellationToken)
+    private async Task<int[]> ExecuteBatchAsync(BatchSlot slot, IReadOnlyList<StorageWrite> writes, CancellationToken cancellationToken)
     {
         // No explicit transaction: the statements of one batch go out in one message sequence ending in a single
         // Sync, which PostgreSQL runs as one implicit transaction and commits at the Sync. One round trip in all.
         var versions = new int[writes.Count];
         // Every await below uses ConfigureAwait(false): the batch may have started on a grain's turn (StartsBatchesInline)
         // and must not resume on that grain's scheduler.
-        var batch = new NpgsqlBatch(connection);
-        await using var batchScope = batch.ConfigureAwait(false);
-        var now = _timeProvider.GetUtcNow();
-        foreach (var write in writes)
+        var batch = slot.Prepare(writes, _serviceId, _timeProvider.GetUtcNow());
+        try
         {
-            var command = new NpgsqlBatchCommand(write.ExpectedVersion is null ? InsertSql : UpdateSql);
-            AddKey(command.Parameters, write.Key);
-            command.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = write.Payload });
-            command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = write.Listed });
-            command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
-            if (write.ExpectedVersion is { } expected)
+            var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using var readerScope = reader.ConfigureAwait(false);
+            for (var i = 0; i < versions.Length; i++)
             {
-                command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = expected });
+                if (i > 0 && !await reader.NextResultAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    throw new InvalidOperationException($"The batch returned {i} results for {versions.Length} statements.");
+                }
+
+                versions[i] = await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? reader.GetInt32(0) : 0;
             }
 
-            batch.BatchCommands.Add(command);
-        }
-
-        var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using var readerScope = reader.ConfigureAwait(false);
-        for (var i = 0; i < versions.Length; i++)
-        {
-            if (i > 0 && !await reader.NextResultAsync(cancellationToken).ConfigureAwait(false))
+            // Read through to ReadyForQuery: only then is the commit known to have succeeded.
+            while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false))
             {
-                throw new InvalidOperationException($"The batch returned {i} results for {versions.Length} statements.");
             }
-
-            versions[i] = await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? reader.GetInt32(0) : 0;
         }
-
-        // Read through to ReadyForQuery: only then is the commit known to have succeeded.
-        while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false))
+        finally
         {
+            slot.Release(); // the slot keeps no payload alive until its next batch
         }
 
         return versions;
@@ -315,6 +307,121 @@ internal sealed class PostgresGrainStorageBackend : IGrainStorageBackend
            $"WHERE service_id = $1 AND grain_type = $2 AND state_name = $3 AND listed AND grain_key {lowerOperator} $4 " +
            (upper ? "AND grain_key < $6 " : string.Empty) +
            "ORDER BY grain_key LIMIT $5";
+
+    /*
+     * A batch slot: one open connection and the NpgsqlBatch it runs, with the insert and update commands (and their
+     * typed parameters) made once and refilled for every batch. Writes are ~all the service does, and building a
+     * batch anew cost a command and eight parameter objects per write. The statements are the same text on the same
+     * connection, so they stay auto-prepared. A slot is used by one batch at a time (popped from the stack, pushed
+     * back after); one that failed is disposed with its connection.
+     */
+    private sealed class BatchSlot(NpgsqlConnection connection) : IAsyncDisposable, IDisposable
+    {
+        private readonly NpgsqlBatch _batch = new(connection);
+        private readonly List<WriteCommand> _inserts = [];
+        private readonly List<WriteCommand> _updates = [];
+
+        public NpgsqlBatch Prepare(IReadOnlyList<StorageWrite> writes, string serviceId, DateTimeOffset now)
+        {
+            _batch.BatchCommands.Clear();
+            int inserts = 0, updates = 0;
+            foreach (var write in writes)
+            {
+                var command = write.ExpectedVersion is null
+                    ? Take(_inserts, ref inserts, update: false)
+                    : Take(_updates, ref updates, update: true);
+                command.Fill(serviceId, write, now);
+                _batch.BatchCommands.Add(command.Command);
+            }
+
+            return _batch;
+        }
+
+        /// <summary>Drops the batch's payloads (the commands stay for the next batch).</summary>
+        public void Release()
+        {
+            foreach (var command in _inserts)
+            {
+                command.Payload.TypedValue = null;
+            }
+
+            foreach (var command in _updates)
+            {
+                command.Payload.TypedValue = null;
+            }
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            _batch.Dispose();
+            return connection.DisposeAsync();
+        }
+
+        public void Dispose()
+        {
+            _batch.Dispose();
+            connection.Dispose();
+        }
+
+        private static WriteCommand Take(List<WriteCommand> commands, ref int used, bool update)
+        {
+            if (used == commands.Count)
+            {
+                commands.Add(new WriteCommand(update));
+            }
+
+            return commands[used++];
+        }
+    }
+
+    /// <summary>One reusable INSERT or UPDATE of the batch, with its parameters in statement order.</summary>
+    private sealed class WriteCommand
+    {
+        private readonly NpgsqlParameter<string> _serviceId = new();
+        private readonly NpgsqlParameter<string> _grainType = new();
+        private readonly NpgsqlParameter<string> _stateName = new();
+        private readonly NpgsqlParameter<string> _grainKey = new();
+        private readonly NpgsqlParameter<bool> _listed = new();
+        private readonly NpgsqlParameter<DateTimeOffset> _modifiedOn = new();
+        private readonly NpgsqlParameter<int>? _expected;
+
+        public WriteCommand(bool update)
+        {
+            Command = new NpgsqlBatchCommand(update ? UpdateSql : InsertSql);
+            var parameters = Command.Parameters;
+            parameters.Add(_serviceId);
+            parameters.Add(_grainType);
+            parameters.Add(_stateName);
+            parameters.Add(_grainKey);
+            parameters.Add(Payload);
+            parameters.Add(_listed);
+            parameters.Add(_modifiedOn);
+            if (update)
+            {
+                _expected = new NpgsqlParameter<int>();
+                parameters.Add(_expected);
+            }
+        }
+
+        public NpgsqlBatchCommand Command { get; }
+
+        public NpgsqlParameter<byte[]> Payload { get; } = new();
+
+        public void Fill(string serviceId, StorageWrite write, DateTimeOffset now)
+        {
+            _serviceId.TypedValue = serviceId;
+            _grainType.TypedValue = write.Key.GrainType;
+            _stateName.TypedValue = write.Key.StateName;
+            _grainKey.TypedValue = write.Key.GrainKey;
+            Payload.TypedValue = write.Payload;
+            _listed.TypedValue = write.Listed;
+            _modifiedOn.TypedValue = now;
+            if (_expected is not null)
+            {
+                _expected.TypedValue = write.ExpectedVersion!.Value;
+            }
+        }
+    }
 
     private void AddKey(NpgsqlParameterCollection parameters, StorageKey key)
     {
@@ -329,9 +436,9 @@ internal sealed class PostgresGrainStorageBackend : IGrainStorageBackend
         if (PostgresErrors.ClearPoolIfBroken(_dataSource, exception))
         {
             // The kept batch connections are as likely dead as the pool's idle ones (e.g. after a server restart).
-            while (_batchConnections.TryPop(out var connection))
+            while (_batchSlots.TryPop(out var slot))
             {
-                connection.Dispose();
+                slot.Dispose();
             }
         }
     }

@@ -104,6 +104,42 @@ public sealed class PostgresGrainStorageTests : GrainStorageContractTests
     }
 
     [Fact]
+    public async Task ExecuteBatch_SlotReusedForBatchesOfOtherSizesAndKinds_EachBatchWritesExactlyItsWrites()
+    {
+        // One batch slot at a time (sequential batches), so every batch after the first refills commands that an
+        // earlier, larger or differently mixed batch left behind: none of their values may leak into a later batch.
+        var backend = await CreateInitializedBackendAsync(Store, ServiceId);
+        StorageKey Key(int i) => StorageKey.Create(GrainType, StateName, $"reuse-{i}");
+        byte[] Payload(string text) => System.Text.Encoding.UTF8.GetBytes($"\"{text}\"");
+
+        var inserted = await backend.ExecuteBatchAsync([.. Enumerable.Range(0, 5).Select(i => new StorageWrite(Key(i), null, Payload($"a{i}"), i % 2 == 0))], CancellationToken.None);
+        Assert.Equal([1, 1, 1, 1, 1], inserted);
+
+        // Fewer commands, mixed: one update, one insert of a new row, one update expecting a stale version.
+        var mixed = await backend.ExecuteBatchAsync(
+            [new StorageWrite(Key(1), 1, Payload("b1"), true), new StorageWrite(Key(7), null, Payload("b7"), false), new StorageWrite(Key(3), 5, Payload("stale"), false)],
+            CancellationToken.None);
+        Assert.Equal([2, 1, 0], mixed);
+
+        // A single write, then a larger batch again.
+        var single = await backend.ExecuteBatchAsync([new StorageWrite(Key(1), 2, Payload("c1"), false)], CancellationToken.None);
+        Assert.Equal(3, Assert.Single(single));
+        var updated = await backend.ExecuteBatchAsync([.. Enumerable.Range(0, 5).Where(i => i != 1).Select(i => new StorageWrite(Key(i), 1, Payload($"d{i}"), false))], CancellationToken.None);
+        Assert.Equal([2, 2, 2, 2], updated);
+
+        var expected = new Dictionary<int, (int Version, string Payload)>
+        {
+            [0] = (2, "\"d0\""), [1] = (3, "\"c1\""), [2] = (2, "\"d2\""), [3] = (2, "\"d3\""), [4] = (2, "\"d4\""), [7] = (1, "\"b7\""),
+        };
+        foreach (var (i, (version, payload)) in expected)
+        {
+            var row = (await backend.ReadAsync(Key(i), CancellationToken.None))!.Value;
+            Assert.Equal(version, row.Version);
+            Assert.Equal(payload, System.Text.Encoding.UTF8.GetString(row.Payload));
+        }
+    }
+
+    [Fact]
     public async Task Schema_KeysUseCCollationAndListingsUseThePartialIndex()
     {
         await CreateInitializedBackendAsync(Store, ServiceId);
