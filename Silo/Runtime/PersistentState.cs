@@ -16,6 +16,10 @@ internal interface IActivationState
 /// outcome) makes the activation drop itself after the current turn even if the grain catches the exception: its
 /// in-memory state can no longer be trusted. An activation that is deactivating or gone cannot write at all
 /// (OnDeactivateAsync is skipped on a crash, so persisting there would be a bug that only shows on graceful stops).
+/// The storage layers below the grain (this class, <see cref="IGrainStorage"/>, the write batcher) await with
+/// ConfigureAwait(false): when a write or read completes they finish on the completing thread (setting the ETag,
+/// deserializing the state) while the grain's turn is still suspended on them, and only the grain's own await comes
+/// back to the activation's scheduler — one scheduled task per write instead of one per layer.
 /// </summary>
 internal sealed class PersistentState<TState>(string stateName, ActivationData activation, IGrainStorage storage)
     : IPersistentState<TState>, IGrainState<TState>, IActivationState
@@ -53,7 +57,7 @@ internal sealed class PersistentState<TState>(string stateName, ActivationData a
 
         try
         {
-            await storage.ReadStateAsync(StateName, activation.GrainId, this, cancellationToken);
+            await storage.ReadStateAsync(StateName, activation.GrainId, this, cancellationToken).ConfigureAwait(false);
             _wasRead = true;
         }
         catch (Exception exception) when (exception is InconsistentStateException or StorageUnavailableException)
@@ -68,7 +72,7 @@ internal sealed class PersistentState<TState>(string stateName, ActivationData a
         activation.EnsureStateWritable();
         try
         {
-            await storage.WriteStateAsync(StateName, activation.GrainId, this, cancellationToken);
+            await storage.WriteStateAsync(StateName, activation.GrainId, this, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception exception) when (exception is InconsistentStateException or StorageUnavailableException)
         {

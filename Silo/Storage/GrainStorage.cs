@@ -46,7 +46,7 @@ internal sealed class GrainStorage : IGrainStorage, IGrainStorageIndex, IAsyncDi
         StoredRow? row;
         try
         {
-            row = await _backend.ReadAsync(key, cancellationToken);
+            row = await _backend.ReadAsync(key, cancellationToken).ConfigureAwait(false);
         }
         catch (StorageUnavailableException e)
         {
@@ -74,7 +74,7 @@ internal sealed class GrainStorage : IGrainStorage, IGrainStorageIndex, IAsyncDi
         var expected = ParseETag(key, grainState.ETag);
         var payload = _serializer.Serialize(grainState.State);
         var listed = grainState.State is IListedState { IsListed: true };
-        var version = await Batcher.WriteAsync(new StorageWrite(key, expected, payload, listed), cancellationToken);
+        var version = await Batcher.WriteAsync(new StorageWrite(key, expected, payload, listed), cancellationToken).ConfigureAwait(false);
         grainState.ETag = ToETag(version);
         grainState.RecordExists = true;
     }

@@ -32,7 +32,10 @@ namespace OrleansLocks.Silo.Storage;
  *  - Every queued write completes exactly once: with its new version, InconsistentStateException (its check failed,
  *    nothing written), StorageUnavailableException (the batch failed or its outcome is unknown), or cancellation
  *    (only while still queued: once in a batch the caller must learn the real outcome, as the write may commit).
- *  - Continuations never run on the writer: completions are asynchronous.
+ *  - Completing a write never runs grain code: the storage layers above the batcher (GrainStorage, PersistentState)
+ *    await with ConfigureAwait(false), so the completion runs their few lines (the ETag) inline on the batch's thread,
+ *    and the grain's own await is queued to its activation's scheduler like every grain continuation. (Completions
+ *    were asynchronous before: each of the three layers then cost a task scheduled on the activation.)
  *  - The database round trip never runs on a grain's scheduler: see "Where a batch starts".
  */
 
@@ -104,12 +107,12 @@ internal sealed class GrainWriteBatcher : IAsyncDisposable
         Start(batches);
         if (!cancellationToken.CanBeCanceled)
         {
-            return await queued.Completion.Task;
+            return await queued.Completion.Task.ConfigureAwait(false);
         }
 
         using (cancellationToken.Register(static state => ((QueuedWrite)state!).Cancel(), queued))
         {
-            return await queued.Completion.Task;
+            return await queued.Completion.Task.ConfigureAwait(false);
         }
     }
 
@@ -314,7 +317,8 @@ internal sealed class GrainWriteBatcher : IAsyncDisposable
 
         public long EnqueuedAt { get; } = enqueuedAt;
 
-        public TaskCompletionSource<int> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Synchronous continuations: see "Completing a write never runs grain code" in the design note.
+        public TaskCompletionSource<int> Completion { get; } = new();
 
         // Its place in the queue while queued; null once taken into a batch, cancelled or abandoned. Guarded by _gate.
         public LinkedListNode<QueuedWrite>? Node { get; set; }

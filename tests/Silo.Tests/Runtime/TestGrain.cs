@@ -66,6 +66,9 @@ public interface ITestGrain : ITestGrainBase
     /// it when <paramref name="gateAfterWrite"/>.
     /// </summary>
     Task<int> CommitAndArmTimerAsync(string gate, bool gateAfterWrite);
+
+    /// <summary>Writes the state <paramref name="writes"/> times; for each, whether the turn resumed on its own activation's scheduler.</summary>
+    Task<bool[]> WriteReportingSchedulerAsync(int writes);
 }
 
 /// <summary>The persisted state of <see cref="TestGrain"/>.</summary>
@@ -178,6 +181,20 @@ public sealed class TestGrain : Grain, ITestGrain
     }
 
     public Task<string> EchoAsync(string value) => Task.FromResult(value);
+
+    public async Task<bool[]> WriteReportingSchedulerAsync(int writes)
+    {
+        var own = TaskScheduler.Current;
+        var resumed = new bool[writes];
+        for (var i = 0; i < writes; i++)
+        {
+            _state.State.Count++;
+            await _state.WriteStateAsync();
+            resumed[i] = own != TaskScheduler.Default && TaskScheduler.Current == own;
+        }
+
+        return resumed;
+    }
 
     public Task<string?> GetTraceIdAsync() => Task.FromResult(Activity.Current?.TraceId.ToString());
 
