@@ -42,15 +42,35 @@ internal class GrainReference : DispatchProxy
 }
 
 /// <summary>Creates grain references; the grain type name comes from the interface's AddGrain registration.</summary>
+/// <remarks>
+/// The Api makes a reference per request. DispatchProxy.Create finds its generated proxy type and instantiates it by
+/// reflection every time, so the factory asks it once per interface and then constructs that type with a compiled
+/// constructor call (falling back to DispatchProxy.Create if the generated type has no parameterless constructor).
+/// </remarks>
 internal sealed class GrainFactory(GrainClassMap grainClassMap, IGrainCallRouter router) : IGrainFactory
 {
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Type, Func<GrainReference>> _constructors = new();
+
     public TGrainInterface GetGrain<TGrainInterface>(string key)
         where TGrainInterface : IGrainWithStringKey
     {
         ArgumentNullException.ThrowIfNull(key);
         var grainInterface = grainClassMap.GetInterface(typeof(TGrainInterface));
-        var reference = (GrainReference)(object)DispatchProxy.Create<TGrainInterface, GrainReference>();
+        var reference = _constructors.GetOrAdd(typeof(TGrainInterface), static _ => ConstructorOf<TGrainInterface>())();
         reference.Initialize(new GrainId(grainInterface.GrainType, key), grainInterface, router);
         return (TGrainInterface)(object)reference;
+    }
+
+    private static Func<GrainReference> ConstructorOf<TGrainInterface>()
+    {
+        var proxyType = DispatchProxy.Create<TGrainInterface, GrainReference>()!.GetType();
+        if (proxyType.GetConstructor(Type.EmptyTypes) is not { } constructor)
+        {
+            return static () => (GrainReference)(object)DispatchProxy.Create<TGrainInterface, GrainReference>()!;
+        }
+
+        var create = System.Linq.Expressions.Expression.Lambda<Func<GrainReference>>(
+            System.Linq.Expressions.Expression.Convert(System.Linq.Expressions.Expression.New(constructor), typeof(GrainReference)));
+        return create.Compile();
     }
 }
