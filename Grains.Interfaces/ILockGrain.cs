@@ -31,10 +31,12 @@ public interface ILockGrain : IGrainWithStringKey
     /// <summary>
     /// Completes when the waiter with this request id is no longer waiting (granted or removed), when the lock
     /// has no such waiter, or when <paramref name="timeout"/> elapses. Runs interleaved with other calls and changes
-    /// nothing: call <see cref="PollAsync"/> afterwards for the outcome.
+    /// nothing. When the waiter was granted while waiting, the result is that grant (as <see cref="PollAsync"/> would
+    /// answer it the moment the grant was committed), so the caller needs no second call; otherwise null: call
+    /// <see cref="PollAsync"/> for the outcome.
     /// </summary>
     [AlwaysInterleave]
-    Task WaitAsync(string requestId, TimeSpan timeout);
+    Task<AcquireResult?> WaitAsync(string requestId, TimeSpan timeout);
 
     /// <summary>Removes the waiter with this request id from the queue, if it is still waiting.</summary>
     Task CancelWaitAsync(string requestId);

@@ -19,7 +19,9 @@ namespace OrleansLocks.Grains;
  * the signal map (requestId -> TaskCompletionSource, under a lock). Invariant at the end of every turn: every
  * waiter in the state has a signal. Signals are created in-turn after the commit that enqueued the waiter (or at
  * activation for loaded waiters) and completed in-turn after the commit that removed it; completions run
- * asynchronously (RunContinuationsAsynchronously) so no WaitAsync continuation ever runs inside a turn.
+ * asynchronously (RunContinuationsAsynchronously) so no WaitAsync continuation ever runs inside a turn. A waiter that
+ * was granted gets its grant with the signal (the result PollAsync would give right after that commit), so the
+ * Api's long poll answers without a second turn; every other wake-up carries null and the caller polls.
  *
  * Punctuality. One grain timer, re-armed after every turn to the machine's next deadline, with keepAlive so an
  * activation with holders or waiters is not collected as idle; disposed when the lock is empty. Timers are
@@ -55,7 +57,7 @@ internal sealed partial class LockGrain(
     private int _reportedWaiters;
 
     // Allocated with the first waiter: most locks never have one.
-    private Dictionary<string, TaskCompletionSource>? _signals;
+    private Dictionary<string, TaskCompletionSource<AcquireResult?>>? _signals;
     private IGrainTimer? _timer;
     private DateTimeOffset? _timerDue;
     private bool _stale;
@@ -108,9 +110,9 @@ internal sealed partial class LockGrain(
         return outcome.Result;
     }
 
-    public async Task WaitAsync(string requestId, TimeSpan timeout)
+    public async Task<AcquireResult?> WaitAsync(string requestId, TimeSpan timeout)
     {
-        TaskCompletionSource? signal = null;
+        TaskCompletionSource<AcquireResult?>? signal = null;
         lock (_signalsGate)
         {
             _signals?.TryGetValue(requestId, out signal);
@@ -118,18 +120,18 @@ internal sealed partial class LockGrain(
 
         if (signal is null || timeout <= TimeSpan.Zero)
         {
-            return;
+            return null;
         }
 
         // The Api bounds the wait; the clamp only keeps a caller's bug from becoming an ArgumentOutOfRangeException.
         var bound = _options.MaxWait > TimeSpan.Zero ? _options.MaxWait : TimeSpan.FromMinutes(1);
         try
         {
-            await signal.Task.WaitAsync(timeout < bound ? timeout : bound, timeProvider);
+            return await signal.Task.WaitAsync(timeout < bound ? timeout : bound, timeProvider);
         }
         catch (TimeoutException)
         {
-            // The caller polls for the outcome either way.
+            return null; // the caller polls for the outcome
         }
     }
 
@@ -248,7 +250,9 @@ internal sealed partial class LockGrain(
     {
         foreach (var requestId in changes.LeftQueue)
         {
-            CompleteSignal(requestId);
+            // A granted waiter's long poll gets its grant with the signal (committed: this runs after the write), so
+            // the hand-off to it costs no second turn; one removed for another reason polls for its outcome.
+            CompleteSignal(requestId, _machine.GrantOf(_state.State, requestId));
         }
 
         ArmTimer(now);
@@ -363,14 +367,14 @@ internal sealed partial class LockGrain(
     {
         lock (_signalsGate)
         {
-            _signals ??= new Dictionary<string, TaskCompletionSource>(StringComparer.Ordinal);
-            _signals.TryAdd(requestId, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+            _signals ??= new Dictionary<string, TaskCompletionSource<AcquireResult?>>(StringComparer.Ordinal);
+            _signals.TryAdd(requestId, new TaskCompletionSource<AcquireResult?>(TaskCreationOptions.RunContinuationsAsynchronously));
         }
     }
 
-    private void CompleteSignal(string requestId)
+    private void CompleteSignal(string requestId, AcquireResult? grant)
     {
-        TaskCompletionSource? signal = null;
+        TaskCompletionSource<AcquireResult?>? signal = null;
         lock (_signalsGate)
         {
             if (_signals is not null && _signals.Remove(requestId, out signal) && _signals.Count == 0)
@@ -379,12 +383,12 @@ internal sealed partial class LockGrain(
             }
         }
 
-        signal?.TrySetResult();
+        signal?.TrySetResult(grant);
     }
 
     private void CompleteAllSignals()
     {
-        Dictionary<string, TaskCompletionSource>? signals;
+        Dictionary<string, TaskCompletionSource<AcquireResult?>>? signals;
         lock (_signalsGate)
         {
             signals = _signals;
@@ -395,7 +399,7 @@ internal sealed partial class LockGrain(
         {
             foreach (var signal in signals.Values)
             {
-                signal.TrySetResult();
+                signal.TrySetResult(null);
             }
         }
     }

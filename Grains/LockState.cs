@@ -105,33 +105,54 @@ public sealed class LockWaiter
 }
 
 /// <summary>A recently ended lease.</summary>
-/// <remarks>Stored compactly, as a JSON array (see <see cref="LockTombstoneJsonConverter"/>).</remarks>
+/// <remarks>
+/// Stored compactly, as a JSON array (see <see cref="LockTombstoneJsonConverter"/>). A tombstone never changes once
+/// made, but a busy lock rewrites its tombstones with every write, so the converter keeps each one's JSON and copies
+/// it; setting any property drops that copy.
+/// </remarks>
 [JsonConverter(typeof(LockTombstoneJsonConverter))]
 public sealed class LockTombstone
 {
+    private string _leaseId = "";
+    private string _requestId = "";
+    private LeaseLostReason _reason;
+    private long _fencingToken;
+    private DateTimeOffset _endedAt;
+    private string? _forcedBy;
+    private string? _forceReason;
+
     /// <summary>The ended lease's id.</summary>
-    public string LeaseId { get; set; } = "";
+    public string LeaseId { get => _leaseId; set => Set(ref _leaseId, value); }
 
     /// <summary>
     /// The client-given acquire request that was granted the lease, or empty when the Api generated the request id
     /// (nobody can repeat such a request, so there is nothing to answer).
     /// </summary>
-    public string RequestId { get; set; } = "";
+    public string RequestId { get => _requestId; set => Set(ref _requestId, value); }
 
     /// <summary>Why the lease ended (never <see cref="LeaseLostReason.Unknown"/>).</summary>
-    public LeaseLostReason Reason { get; set; }
+    public LeaseLostReason Reason { get => _reason; set => Set(ref _reason, value); }
 
     /// <summary>The ended lease's fencing token.</summary>
-    public long FencingToken { get; set; }
+    public long FencingToken { get => _fencingToken; set => Set(ref _fencingToken, value); }
 
     /// <summary>When the lease ended.</summary>
-    public DateTimeOffset EndedAt { get; set; }
+    public DateTimeOffset EndedAt { get => _endedAt; set => Set(ref _endedAt, value); }
 
     /// <summary>Who force-released the lease (only for <see cref="LeaseLostReason.ForceReleased"/>).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public string? ForcedBy { get; set; }
+    public string? ForcedBy { get => _forcedBy; set => Set(ref _forcedBy, value); }
 
     /// <summary>Why the lease was force-released (only for <see cref="LeaseLostReason.ForceReleased"/>).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public string? ForceReason { get; set; }
+    public string? ForceReason { get => _forceReason; set => Set(ref _forceReason, value); }
+
+    /// <summary>The compact JSON last written for this tombstone (null until then, and after any change).</summary>
+    internal byte[]? CachedJson { get; set; }
+
+    private void Set<T>(ref T field, T value)
+    {
+        field = value;
+        CachedJson = null;
+    }
 }

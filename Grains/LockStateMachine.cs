@@ -255,6 +255,10 @@ internal sealed class LockStateMachine(string name, LockOptions options, Func<st
             : new(Outcome(state, AcquireStatus.NotGranted), changes);
     }
 
+    /// <summary>The grant of the lease the request holds now, or null when it holds none (no sweep, nothing changes).</summary>
+    public AcquireResult? GrantOf(LockState state, string requestId)
+        => FindHolderByRequest(state, requestId) is { } holder ? Granted(state, holder) : null;
+
     /// <summary>Removes a waiter; the result says whether there was one.</summary>
     public LockOutcome<bool> CancelWait(LockState state, DateTimeOffset now, string requestId)
     {

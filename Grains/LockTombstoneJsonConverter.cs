@@ -35,7 +35,34 @@ public sealed class LockTombstoneJsonConverter : JsonConverter<LockTombstone>
         };
 
     /// <inheritdoc />
+    /// <remarks>
+    /// With the default writer options (the storage serializer's) the tombstone's JSON is made once and copied on
+    /// every later write of the state; any other writer (indented, another encoder) writes it out as usual.
+    /// </remarks>
     public override void Write(Utf8JsonWriter writer, LockTombstone value, JsonSerializerOptions options)
+    {
+        if (writer.Options.Indented || writer.Options.Encoder is not null)
+        {
+            WriteArray(writer, value);
+            return;
+        }
+
+        var json = value.CachedJson ??= Render(value);
+        writer.WriteRawValue(json, skipInputValidation: true);
+    }
+
+    private static byte[] Render(LockTombstone value)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(96);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            WriteArray(writer, value);
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static void WriteArray(Utf8JsonWriter writer, LockTombstone value)
     {
         writer.WriteStartArray();
         writer.WriteStringValue(value.LeaseId);

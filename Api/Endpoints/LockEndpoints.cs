@@ -22,7 +22,8 @@ namespace OrleansLocks.Api.Endpoints;
  *
  * Acquire long-polls *outside* the grain's turn, so a waiting request never blocks the release that frees it:
  *   AcquireAsync (grant | enqueue | refuse, never blocks)
- *   while queued and the request's wait remains: WaitAsync (interleaved, changes nothing) then PollAsync.
+ *   while queued and the request's wait remains: WaitAsync (interleaved, changes nothing), which answers a grant
+ *   made while waiting; PollAsync only when it ended otherwise (timed out, removed).
  * The grain keeps a waiter until its poll deadline (now + wait, refreshed by a repeated acquire with the same
  * request id) plus Locks:WaiterGrace, so a client that retries with its request id keeps its place.
  *
@@ -192,8 +193,9 @@ public static class LockEndpoints
                     break;
                 }
 
-                await grain.WaitAsync(requestId, remaining).WaitAsync(http.RequestAborted);
-                result = await grain.PollAsync(requestId);
+                // A grant comes with the wake-up; anything else (removed, timed out) is asked for.
+                var granted = await grain.WaitAsync(requestId, remaining).WaitAsync(http.RequestAborted);
+                result = granted ?? await grain.PollAsync(requestId);
             }
 
             if (result.Status == AcquireStatus.Queued && serverGenerated)

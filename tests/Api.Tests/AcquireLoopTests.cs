@@ -47,6 +47,20 @@ public sealed class AcquireLoopTests(AcquireLoopTests.Fixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task Acquire_GrantArrivesWithTheWakeUp_Answers200WithoutAnotherGrainCall()
+    {
+        var grain = fixture.Grains.Script("grant-on-wait");
+        grain.GrantOnWait = grain.Granted;
+        using var client = new LockClient(fixture.Factory.CreateClient());
+
+        var response = await client.AcquireAsync("grant-on-wait", new { wait = 5000 });
+
+        response.Expect(HttpStatusCode.OK);
+        Assert.Equal(ScriptedLockGrain.LeaseId, response.Json["leaseId"]!.GetValue<string>());
+        Assert.Equal(["acquire", "wait"], grain.Calls);
+    }
+
+    [Fact]
     public async Task Acquire_ClientGivenRequestIdNotGranted_KeepsItsPlace()
     {
         var grain = fixture.Grains.Script("keeps-place");
@@ -107,6 +121,9 @@ public sealed class AcquireLoopTests(AcquireLoopTests.Fixture fixture) : IClassF
 
         public bool WaitForever { get; set; }
 
+        /// <summary>When set, the wait ends at once with this grant (as the real grain wakes a granted waiter).</summary>
+        public Func<AcquireResult>? GrantOnWait { get; set; }
+
         public static AcquireResult Queued(int position) => new() { Status = AcquireStatus.Queued, Position = position, QueueLength = position, Holders = [] };
 
         public AcquireResult Granted()
@@ -134,10 +151,16 @@ public sealed class AcquireLoopTests(AcquireLoopTests.Fixture fixture) : IClassF
             return Task.FromResult(OnPoll(_cancelled));
         }
 
-        public Task WaitAsync(string requestId, TimeSpan timeout)
+        public async Task<AcquireResult?> WaitAsync(string requestId, TimeSpan timeout)
         {
             Calls.Enqueue("wait");
-            return WaitForever ? Task.Delay(Timeout.Infinite) : Task.Delay(timeout);
+            if (GrantOnWait is { } grant)
+            {
+                return grant();
+            }
+
+            await (WaitForever ? Task.Delay(Timeout.Infinite) : Task.Delay(timeout));
+            return null; // the loop under test then polls
         }
 
         public Task CancelWaitAsync(string requestId)

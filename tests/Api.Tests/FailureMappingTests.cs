@@ -93,7 +93,7 @@ public sealed class FailureMappingTests(FailureMappingTests.Fixture fixture) : I
 
             public Task<AcquireResult> PollAsync(string requestId) => Task.FromException<AcquireResult>(Failure);
 
-            public Task WaitAsync(string requestId, TimeSpan timeout) => Task.FromException(Failure);
+            public Task<AcquireResult?> WaitAsync(string requestId, TimeSpan timeout) => Task.FromException<AcquireResult?>(Failure);
 
             public Task CancelWaitAsync(string requestId) => Task.FromException(Failure);
 

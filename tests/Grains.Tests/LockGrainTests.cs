@@ -221,12 +221,31 @@ public sealed class LockGrainTests
 
         var release = grain.ReleaseAsync(lease.LeaseId);
         Assert.True(release.IsCompletedSuccessfully);
-        await wait.WaitAsync(Generous);
+        var granted = await wait.WaitAsync(Generous);
 
+        // The wake-up carries the grant, exactly as a poll answers it, and the grant is in storage.
         var poll = await grain.PollAsync("b");
         Assert.Equal(AcquireStatus.Granted, poll.Status);
         Assert.Equal(2, poll.Lease!.FencingToken);
         Assert.Equal(_time.GetUtcNow() + TimeSpan.FromSeconds(30), poll.Lease.ExpiresAt);
+        Assert.NotNull(granted);
+        Assert.Equal(AcquireStatus.Granted, granted.Status);
+        Assert.Equal(poll.Lease, granted.Lease);
+        Assert.Equal(poll.Lease.LeaseId, Assert.Single(Stored().Holders).LeaseId);
+    }
+
+    [Fact]
+    public async Task WaitAsync_WaiterRemovedWithoutAGrant_WakesWithNoResult()
+    {
+        var (grain, _) = await ActivateAsync();
+        await GrantAsync(grain, "a");
+        await QueueAsync(grain, "b");
+        var wait = grain.WaitAsync("b", TimeSpan.FromSeconds(30));
+
+        await grain.CancelWaitAsync("b");
+
+        Assert.Null(await wait.WaitAsync(Generous));
+        Assert.Equal(AcquireStatus.NotGranted, (await grain.PollAsync("b")).Status);
     }
 
     [Fact]

@@ -74,6 +74,30 @@ public sealed partial class LockStateMachineTests
     }
 
     [Fact]
+    public void TombstoneJson_WrittenAgain_CopiesItsJsonUntilAPropertyChanges()
+    {
+        var tombstone = new LockTombstone { LeaseId = "a", RequestId = "r", FencingToken = 1, EndedAt = DateTimeOffset.FromUnixTimeMilliseconds(5) };
+        var state = new LockState { FencingCounter = 2, Tombstones = [tombstone, new LockTombstone { LeaseId = "b", FencingToken = 2 }] };
+
+        var first = JsonSerializer.Serialize(state, StorageJson);
+        var cached = tombstone.CachedJson;
+        Assert.NotNull(cached);
+        Assert.Equal(first, JsonSerializer.Serialize(state, StorageJson));
+        Assert.Same(cached, tombstone.CachedJson);
+        Assert.Contains("""["a","r",0,1,5]""", first, StringComparison.Ordinal);
+
+        tombstone.FencingToken = 9;
+        Assert.Null(tombstone.CachedJson);
+        Assert.Contains("""["a","r",0,9,5]""", JsonSerializer.Serialize(state, StorageJson), StringComparison.Ordinal);
+
+        // An indented writer writes the tombstone out instead of copying the compact form; it reads back the same.
+        var indented = JsonSerializer.Serialize(state, new JsonSerializerOptions { WriteIndented = true });
+        var read = JsonSerializer.Deserialize<LockState>(indented, StorageJson)!;
+        Assert.Equal(9, read.Tombstones[0].FencingToken);
+        Assert.Equal("b", read.Tombstones[1].LeaseId);
+    }
+
+    [Fact]
     public void TombstoneJson_ForceReleased_KeepsWhoAndWhy()
     {
         var tombstone = new LockTombstone
