@@ -160,7 +160,9 @@ internal sealed partial class LockGrain(
 
     public async Task<ValidateResult> ValidateAsync(long fencingToken)
     {
-        var now = Begin();
+        Begin();
+        await ConfirmCurrentAsync();
+        var now = timeProvider.GetUtcNow();
         var outcome = _machine.Validate(_state.State, now, fencingToken);
         await CommitAsync(outcome.Changes, now);
         metrics?.Validated(outcome.Result.Valid);
@@ -177,7 +179,9 @@ internal sealed partial class LockGrain(
 
     public async Task<LockStateView> GetStateAsync()
     {
-        var now = Begin();
+        Begin();
+        await ConfirmCurrentAsync();
+        var now = timeProvider.GetUtcNow();
         var outcome = _machine.GetState(_state.State, now);
         await CommitAsync(outcome.Changes, now);
         return outcome.Result;
@@ -232,17 +236,58 @@ internal sealed partial class LockGrain(
         }
         catch (Exception exception)
         {
-            _stale = true;
             LogWriteFailed(Name, exception);
-            _events.Close();
-            ReportHosted(0, 0);
-            _timer?.Dispose();
-            _timer = null;
-            _timerDue = null;
-            CompleteAllSignals();
-            GrainContext.DeactivateOnIdle();
+            Poison();
             throw;
         }
+    }
+
+    /*
+     * Reads answer from storage's truth, not from memory alone. A call that changes the lock is safe on any
+     * activation: its write is version-checked, so a stale one (a zombie: a silo cut off while another silo took
+     * the lock over) fails and is dropped. A pure read writes nothing, so a zombie would answer it from its old
+     * state (a lower fencing counter, a holder that is gone, a token still "valid"). So GetState and Validate first
+     * re-read the row: the same version means memory was current (every change is written before its reply);
+     * another version means another activation wrote, so this one is stale and is dropped like one whose write
+     * failed, and the runtime retries the call on a fresh activation, which reads the truth.
+     */
+    private async Task ConfirmCurrentAsync()
+    {
+        var known = _state.Etag;
+        try
+        {
+            await _state.ReadStateAsync();
+        }
+        catch (Exception exception)
+        {
+            LogStaleRead(Name, exception);
+            Poison();
+            throw;
+        }
+
+        if (_state.Etag != known)
+        {
+            var stale = new InconsistentStateException(
+                $"The activation of lock '{Name}' is stale: storage holds version {_state.Etag ?? "none"}, it knew {known ?? "none"}.",
+                _state.Etag,
+                known);
+            LogStaleRead(Name, stale);
+            Poison();
+            throw stale;
+        }
+    }
+
+    /// <summary>This activation's state can no longer be trusted: stop everything and ask to be deactivated.</summary>
+    private void Poison()
+    {
+        _stale = true;
+        _events.Close();
+        ReportHosted(0, 0);
+        _timer?.Dispose();
+        _timer = null;
+        _timerDue = null;
+        CompleteAllSignals();
+        GrainContext.DeactivateOnIdle();
     }
 
     /// <summary>Everything that follows a commit: wake departed waiters, re-arm the timer, log.</summary>
@@ -487,4 +532,7 @@ internal sealed partial class LockGrain(
 
     [LoggerMessage(3020, LogLevel.Warning, "Lock {LockName}: writing the state failed; the activation drops its state and is deactivated")]
     private partial void LogWriteFailed(string lockName, Exception exception);
+
+    [LoggerMessage(3021, LogLevel.Warning, "Lock {LockName}: a read found the stored state moved on or unreadable; the activation drops its state and is deactivated")]
+    private partial void LogStaleRead(string lockName, Exception exception);
 }

@@ -207,6 +207,43 @@ public sealed class LockGrainTests
         Assert.Equal(granted.FencingToken, Assert.Single(busy.Holders).FencingToken);
     }
 
+    [Fact]
+    public async Task GetStateAndValidate_OnAnActivationAnotherOneOvertook_RefusedAsStaleAndDropped()
+    {
+        // A zombie: the first activation granted token 1; another activation (elsewhere) then took the lock over.
+        var (zombie, zombieContext) = await ActivateAsync();
+        var old = await GrantAsync(zombie, "a");
+        var (current, _) = await ActivateAsync();
+        Assert.Equal(old.FencingToken, Assert.Single((await current.GetStateAsync()).Holders).FencingToken);
+        await current.ForceReleaseAsync("admin", "test");
+        var taken = await GrantAsync(current, "b");
+
+        // A pure read writes nothing, so only re-reading storage can tell the zombie it is stale.
+        await Assert.ThrowsAsync<InconsistentStateException>(() => zombie.GetStateAsync());
+        Assert.True(zombieContext.DeactivationRequested);
+        await Assert.ThrowsAsync<InconsistentStateException>(() => zombie.ValidateAsync(old.FencingToken));
+
+        // A fresh activation answers from storage: the new holder, and the old token is no longer valid.
+        var (fresh, _) = await ActivateAsync();
+        var state = await fresh.GetStateAsync();
+        Assert.Equal(taken.FencingToken, state.FencingCounter);
+        Assert.False((await fresh.ValidateAsync(old.FencingToken)).Valid);
+        Assert.True((await fresh.ValidateAsync(taken.FencingToken)).Valid);
+    }
+
+    [Fact]
+    public async Task Validate_AnotherActivationWroteSinceTheLastTurn_RefusedEvenWithoutHolderChange()
+    {
+        var (first, firstContext) = await ActivateAsync();
+        var lease = await GrantAsync(first, "a");
+        var (second, _) = await ActivateAsync();
+        await second.RenewAsync(lease.LeaseId, TimeSpan.FromSeconds(60));
+
+        await Assert.ThrowsAsync<InconsistentStateException>(() => first.ValidateAsync(lease.FencingToken));
+        Assert.True(firstContext.DeactivationRequested);
+        Assert.True((await second.ValidateAsync(lease.FencingToken)).Valid);
+    }
+
     // ---- Waiting outside the turn ----------------------------------------------------------------------------
 
     [Fact]
